@@ -1,0 +1,123 @@
+"""A participant's visit as the outside world sees it: one record per visit.
+
+:class:`VisitRecord` is what queries return and what the JSON/CSV output and
+the iCalendar renderer consume. Its identity is stable: ``visit_id`` is
+readable (``WUH-001/INF/2``) and ``uid`` (the iCalendar UID) is derived only
+from protocol, participant, event and occurrence, so the same visit has the
+same UID whatever database or export produced it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+Status = Literal["scheduled", "completed", "missed", "cancelled"]
+STATUSES: tuple[Status, ...] = ("scheduled", "completed", "missed", "cancelled")
+
+#: Namespace of visit UIDs; never change it, or every calendar duplicates.
+UID_NAMESPACE = uuid.UUID("6f1c1d52-4a57-4f43-9a38-0b8f5e2d7c11")
+UID_DOMAIN = "planner"
+
+
+def visit_id(participant: str, event: str, occurrence: int) -> str:
+    return f"{participant}/{event}/{occurrence}"
+
+
+def visit_uid(protocol: str, participant: str, event: str, occurrence: int) -> str:
+    """The iCalendar UID of a visit: stable forever, opaque, not a row id."""
+    name = "\x1f".join((protocol, participant, event, str(occurrence)))
+    return f"{uuid.uuid5(UID_NAMESPACE, name)}@{UID_DOMAIN}"
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRecord:
+    visit_id: str
+    participant: str
+    site: str
+    protocol: str
+    protocol_version: int
+    arm: str
+    event: str
+    label: str
+    kind: str
+    contact: str
+    setting: str
+    occurrence: int
+    count: int
+    study_day: int
+    ideal: date
+    target: date
+    window_start: date
+    window_end: date
+    #: Local time "HH:MM" in ``timezone``, or None for a date-only visit.
+    time: str | None
+    duration_minutes: int | None
+    timezone: str
+    status: Status
+    actual: date | None
+    deviation: bool
+    revision: int
+    #: When the visit last changed (UTC, naive or aware).
+    updated: datetime
+    dose: str
+    uid: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of SPEC §6 (plus a few more keys)."""
+        return {
+            "visit_id": self.visit_id,
+            "participant": self.participant,
+            "site": self.site,
+            "protocol": self.protocol,
+            "protocol_version": self.protocol_version,
+            "arm": self.arm,
+            "event": self.event,
+            "label": self.label,
+            "kind": self.kind,
+            "contact": self.contact,
+            "setting": self.setting,
+            "occurrence": self.occurrence,
+            "count": self.count,
+            "study_day": self.study_day,
+            "ideal": self.ideal.isoformat(),
+            "target": self.target.isoformat(),
+            "window_start": self.window_start.isoformat(),
+            "window_end": self.window_end.isoformat(),
+            "time": self.time,
+            "duration_minutes": self.duration_minutes,
+            "timezone": self.timezone,
+            "status": self.status,
+            "actual": self.actual.isoformat() if self.actual else None,
+            "deviation": self.deviation,
+            "revision": self.revision,
+            "uid": self.uid,
+        }
+
+
+#: Column order of CSV output.
+CSV_COLUMNS = (
+    "visit_id",
+    "participant",
+    "site",
+    "protocol",
+    "arm",
+    "event",
+    "label",
+    "kind",
+    "occurrence",
+    "study_day",
+    "ideal",
+    "target",
+    "window_start",
+    "window_end",
+    "time",
+    "timezone",
+    "status",
+    "actual",
+    "deviation",
+    "revision",
+    "uid",
+)
