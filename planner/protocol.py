@@ -9,10 +9,11 @@ its place in the file (``schedule[3].window.after``) and what is wrong.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import tomllib
 from collections.abc import Iterator
-from datetime import time
+from datetime import time as clock_time
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
@@ -100,8 +101,7 @@ def _anchor_from_toml(value: Any) -> Any:
     if isinstance(value, dict):
         return {"kind": "occurrence", **value}
     raise ValueError(
-        'must be "day1", "previous" or a table { event = "CODE", occurrence = N }, '
-        f"not {value!r}"
+        f'must be "day1", "previous" or a table {{ event = "CODE", occurrence = N }}, not {value!r}'
     )
 
 
@@ -133,9 +133,7 @@ class Timing(_Model):
         rules = [name for name in ("days", "weeks", "months", "every") if getattr(self, name)]
         if len(rules) != 1:
             found = ", ".join(rules) if rules else "none"
-            raise ValueError(
-                f"needs exactly one of days, weeks, months or every (found: {found})"
-            )
+            raise ValueError(f"needs exactly one of days, weeks, months or every (found: {found})")
         if self.every is None:
             extra = [n for n in ("unit", "count", "start") if getattr(self, n) is not None]
             if extra:
@@ -144,7 +142,7 @@ class Timing(_Model):
             raise ValueError("every needs a count")
         for name in ("days", "weeks", "months"):
             values: list[int] | None = getattr(self, name)
-            if values and any(b <= a for a, b in zip(values, values[1:], strict=False)):
+            if values and any(b <= a for a, b in itertools.pairwise(values)):
                 raise ValueError(f"{name} must be in increasing order without repeats")
         return self
 
@@ -190,11 +188,11 @@ class Series(_Model):
         return self
 
     @property
-    def local_time(self) -> time | None:
+    def local_time(self) -> clock_time | None:
         if self.time is None:
             return None
         hours, minutes = self.time.split(":")
-        return time(int(hours), int(minutes))
+        return clock_time(int(hours), int(minutes))
 
     @property
     def duration(self) -> int | None:
@@ -344,28 +342,30 @@ def _check_semantics(protocol: StudyProtocol) -> Iterator[tuple[str, str]]:
     """Checks across fields: codes, arms, anchors, cycles and sizes."""
     arm_codes = protocol.arm_codes()
     seen: set[str] = set()
-    for i, arm in enumerate(protocol.arms):
-        if arm.code in seen:
-            yield f"arms[{i}].code", f"duplicate arm code {arm.code!r}"
-        seen.add(arm.code)
+    for i, arm_def in enumerate(protocol.arms):
+        if arm_def.code in seen:
+            yield f"arms[{i}].code", f"duplicate arm code {arm_def.code!r}"
+        seen.add(arm_def.code)
 
     for i, series in enumerate(protocol.schedule):
         here = f"schedule[{i}]"
-        for j, arm in enumerate(series.arms or ()):
-            if arm not in arm_codes:
-                yield f"{here}.arms[{j}]", (
-                    f"unknown arm {arm!r} (arms: {', '.join(arm_codes)})"
-                )
+        for j, listed in enumerate(series.arms or ()):
+            if listed not in arm_codes:
+                yield f"{here}.arms[{j}]", f"unknown arm {listed!r} (arms: {', '.join(arm_codes)})"
         size = series.timing.size
         if series.windows is not None and len(series.windows) != size:
-            yield f"{here}.windows", (
-                f"has {len(series.windows)} windows for {size} occurrences; give one each"
+            yield (
+                f"{here}.windows",
+                (f"has {len(series.windows)} windows for {size} occurrences; give one each"),
             )
         yield from _check_offsets(series, here)
         if series.anchor.kind == "previous" and series.timing.months:
-            yield f"{here}.anchor", (
-                "months cannot be counted from the previous occurrence (the dates would "
-                "drift at month ends); anchor them on day1 or on a named occurrence"
+            yield (
+                f"{here}.anchor",
+                (
+                    "months cannot be counted from the previous occurrence (the dates would "
+                    "drift at month ends); anchor them on day1 or on a named occurrence"
+                ),
             )
 
     for arm in arm_codes:
@@ -373,14 +373,16 @@ def _check_semantics(protocol: StudyProtocol) -> Iterator[tuple[str, str]]:
         by_code: dict[str, Series] = {}
         for i, series in in_arm:
             if series.code in by_code:
-                yield f"schedule[{i}].code", (
-                    f"duplicate series code {series.code!r} in arm {arm!r}"
+                yield (
+                    f"schedule[{i}].code",
+                    (f"duplicate series code {series.code!r} in arm {arm!r}"),
                 )
             by_code[series.code] = series
         total = sum(series.timing.size for _, series in in_arm)
         if total > MAX_ARM_OCCURRENCES:
-            yield "schedule", (
-                f"arm {arm!r} has {total} occurrences; at most {MAX_ARM_OCCURRENCES} are allowed"
+            yield (
+                "schedule",
+                (f"arm {arm!r} has {total} occurrences; at most {MAX_ARM_OCCURRENCES} are allowed"),
             )
         for i, series in in_arm:
             anchor = series.anchor
@@ -388,19 +390,24 @@ def _check_semantics(protocol: StudyProtocol) -> Iterator[tuple[str, str]]:
                 continue
             target = by_code.get(anchor.event or "")
             if target is None:
-                yield f"schedule[{i}].anchor.event", (
-                    f"unknown series {anchor.event!r} in arm {arm!r}"
+                yield (
+                    f"schedule[{i}].anchor.event",
+                    (f"unknown series {anchor.event!r} in arm {arm!r}"),
                 )
             elif anchor.occurrence and anchor.occurrence > target.timing.size:
-                yield f"schedule[{i}].anchor.occurrence", (
-                    f"series {anchor.event!r} has only {target.timing.size} occurrences "
-                    f"in arm {arm!r}"
+                yield (
+                    f"schedule[{i}].anchor.occurrence",
+                    (
+                        f"series {anchor.event!r} has only {target.timing.size} occurrences "
+                        f"in arm {arm!r}"
+                    ),
                 )
         cycle = _find_cycle(by_code)
         if cycle:
             index = next(i for i, s in in_arm if s.code == cycle[0])
-            yield f"schedule[{index}].anchor", (
-                f"anchors form a cycle: {' -> '.join([*cycle, cycle[0]])}"
+            yield (
+                f"schedule[{index}].anchor",
+                (f"anchors form a cycle: {' -> '.join([*cycle, cycle[0]])}"),
             )
 
 
@@ -420,9 +427,12 @@ def _check_offsets(series: Series, here: str) -> Iterator[tuple[str, str]]:
     if timing.every is not None and timing.count is not None:
         step = timing.every * (7 if timing.unit == "weeks" else 1)
         if abs(timing.start or 1) + step * (timing.count - 1) > MAX_OFFSET_DAYS:
-            yield f"{here}.timing", (
-                f"every {timing.every} {timing.unit or 'days'} × {timing.count} reaches "
-                f"beyond {MAX_OFFSET_DAYS} days (20 years)"
+            yield (
+                f"{here}.timing",
+                (
+                    f"every {timing.every} {timing.unit or 'days'} × {timing.count} reaches "
+                    f"beyond {MAX_OFFSET_DAYS} days (20 years)"
+                ),
             )
 
 

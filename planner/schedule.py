@@ -155,8 +155,9 @@ def _in_anchor_order(series_by_code: Mapping[str, Series]) -> list[Series]:
         if code in placed:
             return
         series = series_by_code[code]
-        if series.anchor.kind == "occurrence" and series.anchor.event in series_by_code:
-            place_series(series.anchor.event)
+        anchor_event = series.anchor.event
+        if anchor_event is not None and anchor_event in series_by_code:
+            place_series(anchor_event)
         placed.add(code)
         ordered.append(series)
 

@@ -1,0 +1,521 @@
+"""The ``planner`` command: parse, call the API, print.
+
+Errors are translated in one place (:class:`PlannerGroup`): one line on
+stderr, exit 2 for usage and validation errors, 1 for the rest, never a
+traceback. Heavy libraries are imported inside the commands that need them,
+so ``planner --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from planner.errors import PlannerError
+
+if TYPE_CHECKING:
+    from planner.api import Planner, SurvivalChoice
+
+FORMATS = click.Choice(["table", "json", "csv"])
+
+
+class DateParam(click.ParamType):  # type: ignore[type-arg]
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        from planner.dates import parse_date
+        from planner.errors import InputError
+
+        try:
+            return parse_date(str(value), "date")
+        except InputError as error:
+            self.fail(str(error).removeprefix("date "), param, ctx)
+
+
+DATE = DateParam()
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"planner: error: {message}", err=True)
+    sys.exit(code)
+
+
+class PlannerGroup(click.Group):
+    """The root group: turns every expected error into one line on stderr."""
+
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any
+    ) -> Any:
+        extra.pop("standalone_mode", None)
+        try:
+            result = super().main(args, prog_name or "planner", standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            _fail("interrupted", 130)
+        except click.ClickException as error:
+            message = " ".join(error.format_message().split())
+            if isinstance(error, click.UsageError) and error.ctx is not None:
+                message = f"{message} (see `{error.ctx.command_path} --help`)"
+            _fail(message, error.exit_code)
+        except PlannerError as error:
+            _fail(" ".join(str(error).split()), error.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except Exception as error:  # a bug, or the database failing: still one line
+            from sqlalchemy.exc import OperationalError
+
+            if isinstance(error, OperationalError):
+                _fail(f"database error: {' '.join(str(error.orig).split())}", 1)
+            _fail(f"unexpected {type(error).__name__}: {' '.join(str(error).split())}", 1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=PlannerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    metavar="PATH|URL",
+    help="Database file or SQLAlchemy URL [default: $PLANNER_DB, else planner.db].",
+)
+@click.option("--actor", metavar="NAME", help="Who is making changes (audit) [default: OS user].")
+@click.version_option(package_name="planner")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, actor: str | None) -> None:
+    """Clinical-trial visit planner: protocols, enrolment, visits, calendars."""
+    ctx.obj = {"db": db, "actor": actor}
+
+
+def open_planner(ctx: click.Context) -> Planner:
+    from planner.api import Planner
+
+    root = ctx.find_root().obj or {}
+    planner = Planner(root.get("db"), actor=root.get("actor"))
+    ctx.call_on_close(planner.close)
+    return planner
+
+
+def emit(text: str) -> None:
+    click.echo(text)
+
+
+# ------------------------------------------------------------------ protocol
+
+
+@main.group()
+def protocol() -> None:
+    """Bundled and added study protocols."""
+
+
+@protocol.command("list")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def protocol_list(ctx: click.Context, fmt: str) -> None:
+    """List the protocols that can be used for enrolment."""
+    from planner.output import render_csv, table
+
+    infos = open_planner(ctx).protocols()
+    rows = [
+        {
+            "id": i.id,
+            "version": i.version,
+            "arms": ",".join(i.arms),
+            "source": "bundled" if i.bundled and i.version in (None, 1) else "added",
+            "title": i.title,
+        }
+        for i in infos
+    ]
+    if fmt == "json":
+        import json
+
+        emit(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        emit(render_csv(["id", "version", "arms", "source", "title"], rows))
+    else:
+        emit(
+            table(
+                ["ID", "VERSION", "ARMS", "TITLE"],
+                [
+                    [str(r["id"]), str(r["version"] or "-"), str(r["arms"]), str(r["title"])]
+                    for r in rows
+                ],
+            )
+        )
+
+
+@protocol.command("show")
+@click.argument("protocol_id", metavar="ID")
+@click.option("--arm", help="Only this arm.")
+@click.option("--day1", type=DATE, help="Show dates for a participant with this day 1.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def protocol_show(
+    ctx: click.Context, protocol_id: str, arm: str | None, day1: date | None, fmt: str
+) -> None:
+    """Show a protocol's schedule, as study days or (with --day1) as dates."""
+    from planner.describe import protocol_schedule
+
+    planner = open_planner(ctx)
+    emit(protocol_schedule(planner.protocol(protocol_id), arm, day1, fmt))
+
+
+@protocol.command("check")
+@click.argument("file", type=click.Path(dir_okay=True))
+def protocol_check(file: str) -> None:
+    """Validate a protocol file without storing it."""
+    from planner.protocol import load
+
+    loaded = load(file)
+    emit(f"{file}: valid protocol {loaded.id!r} with arms {', '.join(loaded.arm_codes())}")
+
+
+@protocol.command("add")
+@click.argument("file", type=click.Path(dir_okay=True))
+@click.pass_context
+def protocol_add(ctx: click.Context, file: str) -> None:
+    """Store a protocol file (a changed file becomes a new version)."""
+    loaded, version, added = open_planner(ctx).add_protocol(file)
+    if added:
+        emit(f"added {loaded.id} version {version}")
+    else:
+        emit(f"{loaded.id} version {version} is unchanged; nothing stored")
+
+
+# ---------------------------------------------------------------------- site
+
+
+@main.group()
+def site() -> None:
+    """Sites and their time zones."""
+
+
+@site.command("add")
+@click.argument("code")
+@click.option("--timezone", "zone", required=True, metavar="ZONE", help="IANA zone name.")
+@click.option("--name", default="", help="A display name for the site.")
+@click.pass_context
+def site_add(ctx: click.Context, code: str, zone: str, name: str) -> None:
+    """Add a site."""
+    info = open_planner(ctx).add_site(code, zone, name)
+    emit(f"added site {info.code} ({info.timezone})")
+
+
+@site.command("list")
+@click.pass_context
+def site_list(ctx: click.Context) -> None:
+    """List the sites."""
+    from planner.output import table
+
+    sites = open_planner(ctx).sites()
+    emit(
+        table(["CODE", "TIMEZONE", "NAME"], [[s.code, s.timezone, s.name] for s in sites])
+        if sites
+        else "(no sites)"
+    )
+
+
+# -------------------------------------------------------------------- enroll
+
+
+@main.command()
+@click.argument("participant", required=False)
+@click.option("--protocol", "protocol_id", metavar="ID")
+@click.option("--arm", metavar="CODE")
+@click.option("--site", "site_code", metavar="CODE")
+@click.option("--day1", type=DATE)
+@click.option("--weight-kg", type=float, metavar="KG")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=True), help="Enrol every row.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def enroll(
+    ctx: click.Context,
+    participant: str | None,
+    protocol_id: str | None,
+    arm: str | None,
+    site_code: str | None,
+    day1: date | None,
+    weight_kg: float | None,
+    csv_file: str | None,
+    fmt: str,
+) -> None:
+    """Enrol a participant (or every row of --csv) and plan all visits.
+
+    CSV columns: participant,protocol,arm,site,day1[,weight_kg]. All rows are
+    checked first; one bad row names its line and nothing is written.
+    """
+    if csv_file is not None:
+        if participant or protocol_id or arm or site_code or day1 or weight_kg:
+            raise click.UsageError("--csv enrols from the file alone; give no other values")
+        count = open_planner(ctx).enroll_csv(csv_file)
+        emit(f"enrolled {count} participants from {csv_file}")
+        return
+    missing = [
+        name
+        for name, value in (
+            ("PARTICIPANT", participant),
+            ("--protocol", protocol_id),
+            ("--arm", arm),
+            ("--site", site_code),
+            ("--day1", day1),
+        )
+        if value is None
+    ]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)} (or give --csv FILE)")
+    assert participant and protocol_id and arm and site_code and day1
+    from planner.enrolment import check_participant_code, parse_weight
+    from planner.output import render_visits
+
+    check_participant_code(participant)
+    parse_weight(weight_kg)
+    records = open_planner(ctx).enroll(participant, protocol_id, arm, site_code, day1, weight_kg)
+    if fmt == "table":
+        emit(f"enrolled {participant} in {protocol_id} arm {arm} at {site_code}, day 1 {day1}")
+    emit(render_visits(records, fmt))  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------- queries
+
+
+@main.command()
+@click.argument("participant")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def schedule(ctx: click.Context, participant: str, fmt: str) -> None:
+    """Every visit of a participant."""
+    from planner.output import render_visits
+
+    emit(render_visits(open_planner(ctx).schedule(participant), fmt))  # type: ignore[arg-type]
+
+
+@main.command()
+@click.option("--from", "start", type=DATE, help="First day [default: today at each site].")
+@click.option("--days", type=click.IntRange(1, 3660), default=14, show_default=True)
+@click.option("--site", "site_code", metavar="CODE")
+@click.option("--protocol", "protocol_id", metavar="ID")
+@click.option("--arm", metavar="CODE")
+@click.option("--kind", metavar="KIND", help="infusion, visit, call, ...")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def upcoming(
+    ctx: click.Context,
+    start: date | None,
+    days: int,
+    site_code: str | None,
+    protocol_id: str | None,
+    arm: str | None,
+    kind: str | None,
+    fmt: str,
+) -> None:
+    """Scheduled visits due in the next N days."""
+    from planner.output import render_visits
+
+    records = open_planner(ctx).upcoming(
+        start, days, site=site_code, protocol=protocol_id, arm=arm, kind=kind
+    )
+    emit(render_visits(records, fmt, status=False))  # type: ignore[arg-type]
+
+
+@main.command()
+@click.option("--as-of", type=DATE, help="[default: today at each site]")
+@click.option("--site", "site_code", metavar="CODE")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def overdue(ctx: click.Context, as_of: date | None, site_code: str | None, fmt: str) -> None:
+    """Scheduled visits whose window has ended."""
+    from planner.output import render_visits
+
+    records = open_planner(ctx).overdue(as_of, site=site_code)
+    emit(render_visits(records, fmt, status=False))  # type: ignore[arg-type]
+
+
+@main.command()
+@click.option("--site", "site_code", metavar="CODE")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def deviations(ctx: click.Context, site_code: str | None, fmt: str) -> None:
+    """Visits completed or moved outside their window."""
+    from planner.output import render_visits
+
+    emit(render_visits(open_planner(ctx).deviations(site=site_code), fmt))  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------- visit
+
+REVISION = click.option(
+    "--revision",
+    type=int,
+    metavar="N",
+    help="The revision you looked at; refuse if the visit changed since.",
+)
+
+
+@main.group()
+def visit() -> None:
+    """Record what happened to a visit, or move it."""
+
+
+@visit.command("complete")
+@click.argument("visit_id", metavar="VISIT_ID")
+@click.option("--on", "on", type=DATE, required=True)
+@REVISION
+@click.pass_context
+def visit_complete(ctx: click.Context, visit_id: str, on: date, revision: int | None) -> None:
+    """Record that a visit happened (outside its window: flagged as a deviation)."""
+    records = open_planner(ctx).complete(visit_id, on, expected_revision=revision)
+    _report_change(visit_id, records, "completed")
+
+
+@visit.command("move")
+@click.argument("visit_id", metavar="VISIT_ID")
+@click.option("--to", "to", type=DATE, required=True)
+@click.option("--reason", help="Why (kept in the audit trail).")
+@click.option("--force", is_flag=True, help="Allow a date outside the window (a deviation).")
+@REVISION
+@click.pass_context
+def visit_move(
+    ctx: click.Context,
+    visit_id: str,
+    to: date,
+    reason: str | None,
+    force: bool,
+    revision: int | None,
+) -> None:
+    """Move a scheduled visit; visits anchored on it are re-planned."""
+    records = open_planner(ctx).move(
+        visit_id, to, reason=reason, force=force, expected_revision=revision
+    )
+    _report_change(visit_id, records, "moved")
+
+
+@visit.command("miss")
+@click.argument("visit_id", metavar="VISIT_ID")
+@REVISION
+@click.pass_context
+def visit_miss(ctx: click.Context, visit_id: str, revision: int | None) -> None:
+    """Record that a scheduled visit did not happen."""
+    records = open_planner(ctx).miss(visit_id, expected_revision=revision)
+    _report_change(visit_id, records, "marked missed")
+
+
+def _report_change(visit_id: str, records: Sequence[Any], what: str) -> None:
+    from planner.output import render_visits
+
+    emit(f"{visit_id} {what}")
+    emit(render_visits(records, "table"))
+
+
+# --------------------------------------------------------------- participant
+
+
+@main.group()
+def participant() -> None:
+    """Withdrawals and deaths."""
+
+
+@participant.command("withdraw")
+@click.argument("code", metavar="PARTICIPANT")
+@click.option("--on", "on", type=DATE, required=True)
+@click.option("--reason")
+@click.option(
+    "--keep-survival/--cancel-survival",
+    "keep_survival",
+    default=None,
+    help="Keep or cancel survival follow-up [default: as the protocol marks it].",
+)
+@click.pass_context
+def participant_withdraw(
+    ctx: click.Context, code: str, on: date, reason: str | None, keep_survival: bool | None
+) -> None:
+    """Withdraw a participant: later visits are cancelled."""
+    choice: SurvivalChoice = "protocol"
+    if keep_survival is not None:
+        choice = "keep" if keep_survival else "cancel"
+    count = open_planner(ctx).withdraw(code, on, reason=reason, survival=choice)
+    emit(f"{code} withdrawn on {on}; {count} later visits cancelled")
+
+
+@participant.command("died")
+@click.argument("code", metavar="PARTICIPANT")
+@click.option("--on", "on", type=DATE, required=True)
+@click.pass_context
+def participant_died(ctx: click.Context, code: str, on: date) -> None:
+    """Record a death: every later visit is cancelled."""
+    count = open_planner(ctx).died(code, on)
+    emit(f"{code} died on {on}; {count} later visits cancelled")
+
+
+@main.command()
+@click.argument("code", metavar="PARTICIPANT", required=False)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def audit(ctx: click.Context, code: str | None, fmt: str) -> None:
+    """The audit trail (everything, or one participant's)."""
+    import json
+
+    from planner.output import render_csv, table
+
+    entries = open_planner(ctx).audit(code)
+    rows = [entry.to_json() for entry in entries]
+    if fmt == "json":
+        emit(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        emit(
+            render_csv(
+                ["at", "actor", "action", "participant", "visit", "before", "after", "reason"], rows
+            )
+        )
+    else:
+        emit(
+            table(
+                ["AT (UTC)", "ACTOR", "ACTION", "WHAT", "CHANGE"],
+                [
+                    [
+                        e.at.strftime("%Y-%m-%d %H:%M"),
+                        e.actor,
+                        e.action,
+                        e.visit or e.participant or "",
+                        _change_text(e.before, e.after),
+                    ]
+                    for e in entries
+                ],
+            )
+            if entries
+            else "(no audit entries)"
+        )
+
+
+def _change_text(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    after = after or {}
+    before = before or {}
+    parts = [
+        f"{key} {before[key]}→{value}" if key in before else f"{key} {value}"
+        for key, value in after.items()
+        if key != "revision" and before.get(key, object()) != value
+    ]
+    return ", ".join(parts)
+
+
+# ------------------------------------------------------------------------ db
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Migrate the database to this version's schema (SQLite: backup first)."""
+    from planner.store.engine import resolve_url
+    from planner.store.migrate import HEAD, upgrade
+
+    url = resolve_url((ctx.find_root().obj or {}).get("db"))
+    copy = upgrade(url)
+    if copy:
+        emit(f"backup written to {copy}")
+    emit(f"database is at schema revision {HEAD}")

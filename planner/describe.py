@@ -1,0 +1,79 @@
+"""A protocol's schedule as people read it: study days, or dates for a day 1."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from planner.errors import InputError
+from planner.output import render_csv, table
+from planner.protocol import StudyProtocol
+from planner.schedule import expand
+
+#: Study days are shown by expanding from a nominal day 1; any date works
+#: because the listing shows study days, not dates.
+_NOMINAL_DAY1 = date(2001, 1, 1)
+
+
+def schedule_rows(
+    protocol: StudyProtocol, arm: str | None, day1: date | None
+) -> list[dict[str, object]]:
+    arms = protocol.arm_codes()
+    if arm is not None and arm not in arms:
+        raise InputError(
+            f"unknown arm {arm!r} for protocol {protocol.id} (arms: {', '.join(arms)})"
+        )
+    rows: list[dict[str, object]] = []
+    for code in [arm] if arm else arms:
+        for o in expand(protocol, code, day1 or _NOMINAL_DAY1):
+            rows.append(
+                {
+                    "arm": code,
+                    "event": o.event,
+                    "occurrence": o.occurrence,
+                    "count": o.count,
+                    "label": o.label,
+                    "kind": o.kind,
+                    "study_day": o.study_day,
+                    "target": o.target.isoformat() if day1 else None,
+                    "window_before": (o.ideal - o.window_start).days,
+                    "window_after": (o.window_end - o.ideal).days,
+                    "window_start": o.window_start.isoformat() if day1 else None,
+                    "window_end": o.window_end.isoformat() if day1 else None,
+                    "time": o.time.strftime("%H:%M") if o.time else None,
+                    "anchor": o.anchor.to_string() if o.anchor else "day1",
+                }
+            )
+    return rows
+
+
+def protocol_schedule(protocol: StudyProtocol, arm: str | None, day1: date | None, fmt: str) -> str:
+    rows = schedule_rows(protocol, arm, day1)
+    if fmt == "json":
+        return json.dumps(rows, ensure_ascii=False, indent=2)
+    if fmt == "csv":
+        return render_csv(list(rows[0]) if rows else ["arm"], rows)
+    out = [f"{protocol.id}: {protocol.title}"]
+    for code in [arm] if arm else protocol.arm_codes():
+        arm_rows = [r for r in rows if r["arm"] == code]
+        out.append("")
+        out.append(f"Arm {code}: {protocol.arm(code).label}")
+        headers = ["DAY", "DATE", "TIME", "EVENT", "WHAT", "WINDOW", "FROM"]
+        if not day1:
+            headers.remove("DATE")
+        body = []
+        for r in arm_rows:
+            line = [
+                str(r["study_day"]),
+                str(r["target"]),
+                str(r["time"] or ""),
+                f"{r['event']}/{r['occurrence']}",
+                f"{r['label']} {r['occurrence']}/{r['count']}",
+                f"-{r['window_before']}/+{r['window_after']}",
+                str(r["anchor"]),
+            ]
+            if not day1:
+                del line[1]
+            body.append(line)
+        out.append(table(headers, body, shrink=-3) if body else "(no events)")
+    return "\n".join(out)

@@ -1,0 +1,88 @@
+"""Printing visits and other rows as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+from planner.visits import CSV_COLUMNS, VisitRecord
+
+Format = Literal["table", "json", "csv"]
+WIDTH = 80
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, shrink: int = -1) -> str:
+    """A plain text table that fits in 80 columns by cutting column ``shrink``."""
+    body = [list(row) for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(headers)]
+    shrink = shrink % len(headers)
+    excess = sum(widths) + 2 * (len(widths) - 1) - WIDTH
+    if excess > 0:
+        widths[shrink] = max(len(headers[shrink]), 10, widths[shrink] - excess)
+
+    def cell(text: str, width: int) -> str:
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    lines = [
+        "  ".join(cell(value, widths[i]).ljust(widths[i]) for i, value in enumerate(row)).rstrip()
+        for row in [list(headers), *body]
+    ]
+    return "\n".join(lines)
+
+
+def _status(record: VisitRecord) -> str:
+    text: str = record.status
+    if record.status == "completed" and record.actual:
+        text = f"done {record.actual.isoformat()}"
+    return text + (" !" if record.deviation else "")
+
+
+def visit_rows(records: Sequence[VisitRecord], *, status: bool = True) -> str:
+    headers = ["DATE", "TIME", "VISIT", "WHAT", "WINDOW"] + (["STATUS"] if status else [])
+    rows = []
+    for r in records:
+        row = [
+            r.target.isoformat(),
+            r.time or "",
+            r.visit_id,
+            f"{r.label} {r.occurrence}/{r.count}",
+            f"{r.window_start:%m-%d}..{r.window_end:%m-%d}",
+        ]
+        if status:
+            row.append(_status(r))
+        rows.append(row)
+    if not rows:
+        return "(no visits)"
+    return table(headers, rows, shrink=3)
+
+
+def render_visits(records: Sequence[VisitRecord], fmt: Format, *, status: bool = True) -> str:
+    if fmt == "json":
+        return json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=2)
+    if fmt == "csv":
+        return render_csv(CSV_COLUMNS, (r.to_json() for r in records))
+    return visit_rows(records, status=status)
+
+
+def render_csv(columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(
+        buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _csv_value(v) for k, v in row.items()})
+    return buffer.getvalue().rstrip("\n")
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value

@@ -1,0 +1,72 @@
+"""Engines for SQLite files and database URLs.
+
+On SQLite the application's engine turns foreign keys on, uses WAL and a busy
+timeout, and starts every transaction with ``BEGIN IMMEDIATE`` so that two
+writers queue for the lock instead of failing half-way through a command.
+Read-only work asks for ``engine.execution_options(readonly=True)`` and gets
+a plain ``BEGIN``, which never waits for writers.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from planner.errors import InputError
+
+BUSY_TIMEOUT_MS = 30_000
+DEFAULT_DB = "planner.db"
+
+
+def resolve_url(db: str | None) -> URL:
+    """A path or an SQLAlchemy URL; default ``$PLANNER_DB``, else ``planner.db``."""
+    db = db or os.environ.get("PLANNER_DB") or DEFAULT_DB
+    if "://" not in db:
+        return URL.create("sqlite", database=os.path.abspath(db))
+    try:
+        return make_url(db)
+    except ArgumentError:
+        raise InputError(f"--db {db!r} is neither a file path nor a database URL") from None
+
+
+def is_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: URL) -> str | None:
+    """The file of an SQLite URL, or None for memory databases and servers."""
+    if not is_sqlite(url) or url.database in (None, "", ":memory:"):
+        return None
+    return url.database
+
+
+def make_engine(url: URL | str, *, foreign_keys: bool = True) -> Engine:
+    """The engine for a database; ``foreign_keys=False`` only for migrations."""
+    url = make_url(url) if isinstance(url, str) else url
+    if not is_sqlite(url):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves (below): pysqlite's own transaction
+        # handling would start transactions late and never for DDL.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = " + ("ON" if foreign_keys else "OFF"))
+        if sqlite_path(url) is not None:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        readonly = connection.get_execution_options().get("readonly", False)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    return engine

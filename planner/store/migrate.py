@@ -1,0 +1,94 @@
+"""Migrations glue: create a new database, refuse an old one, upgrade on demand.
+
+A brand-new database is created and migrated on first use. A database whose
+schema is behind is refused until ``planner db upgrade``, which first copies
+an SQLite file aside (with SQLite's online backup, so WAL content is kept).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+
+from planner.errors import SchemaError
+from planner.store.engine import make_engine, sqlite_path
+
+#: The newest migration. A test keeps it equal to the migrations' head, so
+#: start-up needs no scan of the migration scripts.
+HEAD = "0001"
+
+
+def alembic_config(url: URL) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("migrations")))
+    config.set_main_option(
+        "sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%")
+    )
+    return config
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision, None for an empty database; SchemaError otherwise."""
+    try:
+        with engine.connect() as connection:
+            tables = inspect(connection).get_table_names()
+            if "alembic_version" not in tables:
+                if tables:
+                    raise SchemaError("the database holds tables but is not a planner database")
+                return None
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except OperationalError as error:
+        raise SchemaError(f"cannot open the database: {error.orig}") from None
+    return str(rows[0][0]) if rows else None
+
+
+def ensure_current(url: URL, engine: Engine) -> None:
+    """Migrate a new database; refuse one whose schema is not HEAD."""
+    revision = current_revision(engine)
+    if revision == HEAD:
+        return
+    if revision is None:
+        upgrade(url, backup=False)
+        return
+    raise SchemaError(
+        f"the database schema is at revision {revision} but this planner needs {HEAD}; "
+        "run `planner db upgrade` (it keeps a backup copy first)"
+    )
+
+
+def upgrade(url: URL, *, backup: bool = True, now: datetime | None = None) -> str | None:
+    """Upgrade to HEAD; return the path of the backup made, if any."""
+    engine = make_engine(url, foreign_keys=False)
+    try:
+        revision = current_revision(engine)
+    finally:
+        engine.dispose()
+    if revision == HEAD:
+        return None
+    copy = None
+    path = sqlite_path(url)
+    if backup and revision is not None and path is not None:
+        stamp = (now or datetime.now()).strftime("%Y%m%dT%H%M%S")
+        copy = f"{path}.{revision}-{stamp}.bak"
+        backup_sqlite(path, copy)
+    command.upgrade(alembic_config(url), "head")
+    return copy
+
+
+def backup_sqlite(source: str, destination: str) -> None:
+    """A consistent copy of an SQLite file, even while others write to it."""
+    src = sqlite3.connect(source, timeout=30)
+    dst = sqlite3.connect(destination)
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        dst.close()
+        src.close()

@@ -1,0 +1,132 @@
+"""SQLAlchemy 2 models.
+
+The schema is owned by the Alembic migrations in ``migrations/``; a test
+checks that these models and the migrations agree. Dates are calendar dates in
+the site's zone; moments (``*_at``) are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ProtocolVersion(Base):
+    """A validated protocol, stored as its source text (the snapshot)."""
+
+    __tablename__ = "protocol_versions"
+    __table_args__ = (
+        UniqueConstraint("protocol_id", "version", name="uq_protocol_versions_id_version"),
+        UniqueConstraint("protocol_id", "fingerprint", name="uq_protocol_versions_id_fingerprint"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    protocol_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    protocol_version_id: Mapped[int] = mapped_column(ForeignKey("protocol_versions.id"))
+    arm: Mapped[str] = mapped_column(String(32))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    day1: Mapped[date] = mapped_column(Date)
+    weight_kg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: active, withdrawn or died
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Visit(Base):
+    """One occurrence of one series for one participant."""
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "event", "occurrence", name="uq_visits_occurrence"),
+        Index("ix_visits_site_target", "site_id", "target"),
+        Index("ix_visits_site_status_window_end", "site_id", "status", "window_end"),
+        Index("ix_visits_target", "target"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    #: Copied from the participant, so site queries need no join.
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    event: Mapped[str] = mapped_column(String(32))
+    occurrence: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    #: The date the anchors give; ``target`` is the planned date.
+    ideal: Mapped[date] = mapped_column(Date)
+    target: Mapped[date] = mapped_column(Date)
+    window_start: Mapped[date] = mapped_column(Date)
+    window_end: Mapped[date] = mapped_column(Date)
+    time: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    duration_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: scheduled, completed, missed or cancelled
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    actual: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: True once a coordinator moved the visit: re-planning keeps its target.
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    deviation: Mapped[bool] = mapped_column(Boolean, default=False)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """Append-only: the database refuses UPDATE and DELETE on this table."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))
+    participant: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    visit: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    before: Mapped[str | None] = mapped_column(Text, nullable=True)
+    after: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,176 @@
+"""Reading visits out of the database as :class:`VisitRecord` objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Unpack
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from planner.protocol import Series, StudyProtocol, parse
+from planner.schedule import study_day
+from planner.store.models import Participant, ProtocolVersion, Site, Visit
+from planner.visits import VisitRecord, visit_id, visit_uid
+
+AnySelect = Select[Unpack[tuple[Any, ...]]]
+
+_COLUMNS = (
+    Visit.event,
+    Visit.occurrence,
+    Visit.ideal,
+    Visit.target,
+    Visit.window_start,
+    Visit.window_end,
+    Visit.time,
+    Visit.duration_minutes,
+    Visit.status,
+    Visit.actual,
+    Visit.deviation,
+    Visit.revision,
+    Visit.updated_at,
+    Participant.code,
+    Participant.arm,
+    Participant.day1,
+    Participant.weight_kg,
+    Participant.protocol_version_id,
+    Site.code,
+    Site.timezone,
+)
+
+
+def visit_select() -> AnySelect:
+    """Visits joined with what a record needs, in the order people read them."""
+    return (
+        select(*_COLUMNS)
+        .join(Participant, Participant.id == Visit.participant_id)
+        .join(Site, Site.id == Visit.site_id)
+        .order_by(
+            Visit.target,
+            func.coalesce(Visit.time, ""),
+            Participant.code,
+            Visit.event,
+            Visit.occurrence,
+        )
+    )
+
+
+class ProtocolCache:
+    """Protocol versions parsed once per session, by row id."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._versions: dict[int, tuple[StudyProtocol, int]] = {}
+        self._series: dict[tuple[int, str, str], Series] = {}
+
+    def get(self, version_id: int) -> tuple[StudyProtocol, int]:
+        found = self._versions.get(version_id)
+        if found is None:
+            row = self._session.get(ProtocolVersion, version_id)
+            if row is None:
+                raise LookupError(f"protocol version {version_id} is missing")
+            found = (parse(row.source, f"{row.protocol_id} v{row.version}"), row.version)
+            self._versions[version_id] = found
+        return found
+
+    def series(self, version_id: int, arm: str, event: str) -> Series:
+        key = (version_id, arm, event)
+        found = self._series.get(key)
+        if found is None:
+            protocol, _ = self.get(version_id)
+            for series in protocol.series_for(arm):
+                self._series[(version_id, arm, series.code)] = series
+            found = self._series[key]
+        return found
+
+
+def dose_text(protocol: StudyProtocol, arm: str, series: Series, weight_kg: float | None) -> str:
+    """What the nurse gives: the series' dose, or the arm's dose for infusions.
+
+    A per-kg dose with a known weight is worked out: ``1.5×10^6 cells/kg ×
+    62 kg = 9.3×10^7 cells``.
+    """
+    if series.dose is not None:
+        return series.dose
+    if series.kind != "infusion":
+        return ""
+    arm_def = protocol.arm(arm)
+    text = arm_def.dose
+    per_kg = arm_def.dose_per_kg
+    if per_kg is not None and weight_kg is not None:
+        total = per_kg.amount * weight_kg
+        text = f"{text} × {weight_kg:g} kg = {scientific(total)} {per_kg.unit}".strip()
+    return text
+
+
+def scientific(value: float) -> str:
+    """9.3e7 as ``9.3×10^7``."""
+    mantissa, exponent = f"{value:.2e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}×10^{int(exponent)}"
+
+
+def to_records(
+    session: Session, rows: Iterator[Any], cache: ProtocolCache | None = None
+) -> Iterator[VisitRecord]:
+    cache = cache or ProtocolCache(session)
+    doses: dict[tuple[int, str, str, float | None], str] = {}
+    for row in rows:
+        (
+            event,
+            occurrence,
+            ideal,
+            target,
+            w_start,
+            w_end,
+            time,
+            duration,
+            status,
+            actual,
+            deviation,
+            revision,
+            updated,
+            participant,
+            arm,
+            day1,
+            weight,
+            version_id,
+            site,
+            zone,
+        ) = row
+        protocol, version = cache.get(version_id)
+        series = cache.series(version_id, arm, event)
+        dose_key = (version_id, arm, event, weight)
+        dose = doses.get(dose_key)
+        if dose is None:
+            dose = doses[dose_key] = dose_text(protocol, arm, series, weight)
+        yield VisitRecord(
+            visit_id=visit_id(participant, event, occurrence),
+            participant=participant,
+            site=site,
+            protocol=protocol.id,
+            protocol_version=version,
+            arm=arm,
+            event=event,
+            label=series.label,
+            kind=series.kind,
+            contact=series.contact,
+            setting=series.setting,
+            occurrence=occurrence,
+            count=series.timing.size,
+            study_day=study_day(day1, target),
+            ideal=ideal,
+            target=target,
+            window_start=w_start,
+            window_end=w_end,
+            time=time,
+            duration_minutes=duration,
+            timezone=zone,
+            status=status,
+            actual=actual,
+            deviation=bool(deviation),
+            revision=revision,
+            updated=updated,
+            dose=dose,
+            uid=visit_uid(protocol.id, participant, event, occurrence),
+        )
