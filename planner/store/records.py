@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from planner.schedule import study_day
 from planner.store.models import Participant, ProtocolVersion, Site, Visit
 from planner.visits import VisitRecord, visit_id, visit_uid
 
-AnySelect = Select[Unpack[tuple[Any, ...]]]
+AnySelect = Select[*tuple[Any, ...]]
 
 _COLUMNS = (
     Visit.event,
