@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +52,18 @@ def default_actor() -> str:
         return getpass.getuser()
     except (OSError, KeyError):
         return "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportScope:
+    """Which visits an export holds; every field narrows it."""
+
+    participant: str | None = None
+    site: str | None = None
+    protocol: str | None = None
+    start: date | None = None
+    end: date | None = None
+    include_cancelled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,35 +449,62 @@ class Planner:
                 query = query.where(Visit.site_id == self._site_id(session, site))
             return list(to_records(session, iter(session.execute(query))))
 
-    def visits(
-        self,
-        *,
-        participant: str | None = None,
-        site: str | None = None,
-        protocol: str | None = None,
-        start: date | None = None,
-        end: date | None = None,
-        include_cancelled: bool = True,
-    ) -> Iterator[VisitRecord]:
+    def visits(self, scope: ExportScope | None = None) -> Iterator[VisitRecord]:
         """Visits for an export, streamed in date order."""
         with self._read() as session:
-            query = visit_select()
-            if participant is not None:
-                pid = session.scalar(select(Participant.id).where(Participant.code == participant))
-                if pid is None:
-                    raise NotFound(f"unknown participant {participant!r}")
-                query = query.where(Visit.participant_id == pid)
-            if site is not None:
-                query = query.where(Visit.site_id == self._site_id(session, site))
-            query = self._filter(session, query, protocol, None, None)
-            if start is not None:
-                query = query.where(Visit.target >= start)
-            if end is not None:
-                query = query.where(Visit.target <= end)
-            if not include_cancelled:
-                query = query.where(Visit.status != "cancelled")
+            query = visit_select().where(*self._scope(session, scope or ExportScope()))
             result = session.execute(query.execution_options(yield_per=2000))
             yield from to_records(session, iter(result))
+
+    def calendar_zones(self, scope: ExportScope | None = None) -> dict[str, tuple[date, date]]:
+        """The time zones of an export's timed visits, each with its date range."""
+        on = case(
+            (Visit.status == "completed", func.coalesce(Visit.actual, Visit.target)),
+            else_=Visit.target,
+        )
+        with self._read() as session:
+            query = (
+                select(Site.timezone, func.min(on), func.max(on))
+                .select_from(Visit)
+                .join(Participant, Participant.id == Visit.participant_id)
+                .join(Site, Site.id == Visit.site_id)
+                .where(Visit.time.is_not(None), *self._scope(session, scope or ExportScope()))
+                .group_by(Site.timezone)
+            )
+            return {zone: (first, last) for zone, first, last in session.execute(query)}
+
+    def _scope(self, session: Session, scope: ExportScope) -> list[Any]:
+        conditions: list[Any] = []
+        if scope.participant is not None:
+            pid = session.scalar(
+                select(Participant.id).where(Participant.code == scope.participant)
+            )
+            if pid is None:
+                raise NotFound(f"unknown participant {scope.participant!r}")
+            conditions.append(Visit.participant_id == pid)
+        if scope.site is not None:
+            conditions.append(Visit.site_id == self._site_id(session, scope.site))
+        if scope.protocol is not None:
+            conditions.append(
+                Participant.protocol_version_id.in_(self._version_ids(session, scope.protocol))
+            )
+        if scope.start is not None:
+            conditions.append(Visit.target >= scope.start)
+        if scope.end is not None:
+            conditions.append(Visit.target <= scope.end)
+        if not scope.include_cancelled:
+            conditions.append(Visit.status != "cancelled")
+        return conditions
+
+    def _version_ids(self, session: Session, protocol: str) -> list[int]:
+        version_ids = list(
+            session.scalars(
+                select(ProtocolVersion.id).where(ProtocolVersion.protocol_id == protocol)
+            )
+        )
+        if not version_ids and protocol not in BUNDLED_IDS:
+            raise NotFound(f"unknown protocol {protocol!r} ({self._protocol_choices()})")
+        return version_ids
 
     def _site_id(self, session: Session, code: str) -> int:
         site_id = session.scalar(select(Site.id).where(Site.code == code))
@@ -498,12 +537,9 @@ class Planner:
         kind: str | None,
     ) -> Any:
         if protocol is not None:
-            version_ids = session.scalars(
-                select(ProtocolVersion.id).where(ProtocolVersion.protocol_id == protocol)
-            ).all()
-            if not version_ids and protocol not in BUNDLED_IDS:
-                raise NotFound(f"unknown protocol {protocol!r} ({self._protocol_choices()})")
-            query = query.where(Participant.protocol_version_id.in_(version_ids))
+            query = query.where(
+                Participant.protocol_version_id.in_(self._version_ids(session, protocol))
+            )
         if arm is not None:
             query = query.where(Participant.arm == arm)
         if kind is not None:
@@ -949,4 +985,4 @@ def _sorted(records: list[VisitRecord]) -> list[VisitRecord]:
     )
 
 
-__all__ = ["AuditRecord", "Planner", "ProtocolInfo", "SiteInfo", "utc_now"]
+__all__ = ["AuditRecord", "ExportScope", "Planner", "ProtocolInfo", "SiteInfo", "utc_now"]

@@ -519,3 +519,92 @@ def db_upgrade(ctx: click.Context) -> None:
     if copy:
         emit(f"backup written to {copy}")
     emit(f"database is at schema revision {HEAD}")
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=True))
+@click.pass_context
+def db_backup(ctx: click.Context, file: str) -> None:
+    """A consistent copy of an SQLite database, even while others write."""
+    from planner.store.backup import backup_to
+
+    planner = open_planner(ctx)
+    pages = backup_to(planner.url, file)
+    emit(f"backup of {pages} pages written to {file}")
+
+
+# -------------------------------------------------------------------- export
+
+
+@main.group()
+def export() -> None:
+    """Calendars and data for other programs."""
+
+
+@export.command("ics")
+@click.option("--participant", metavar="P")
+@click.option("--site", "site_code", metavar="CODE")
+@click.option("--protocol", "protocol_id", metavar="ID")
+@click.option("--from", "start", type=DATE, help="Only visits on or after this date.")
+@click.option("--to", "end", type=DATE, help="Only visits on or before this date.")
+@click.option(
+    "--include-cancelled/--no-include-cancelled",
+    default=True,
+    show_default=True,
+    help="Cancelled visits stay in by default, so calendars learn of the change.",
+)
+@click.option("--alarm", metavar="DURATION", help="A reminder this long before (15m, 2h, 1d).")
+@click.option("--output", "-o", type=click.Path(dir_okay=True), help="[default: stdout]")
+@click.pass_context
+def export_ics(
+    ctx: click.Context,
+    participant: str | None,
+    site_code: str | None,
+    protocol_id: str | None,
+    start: date | None,
+    end: date | None,
+    include_cancelled: bool,
+    alarm: str | None,
+    output: str | None,
+) -> None:
+    """Visits as an iCalendar file for Outlook, Google, Apple or Thunderbird."""
+    from planner.api import ExportScope
+    from planner.dates import parse_duration
+    from planner.files import protected_paths, write_atomically
+    from planner.ics import render
+    from planner.store.engine import sqlite_path
+
+    if start and end and end < start:
+        raise click.BadParameter(f"--to {end} is before --from {start}")
+    reminder = parse_duration(alarm, "--alarm") if alarm else None
+    planner = open_planner(ctx)
+    scope = ExportScope(participant, site_code, protocol_id, start, end, include_cancelled)
+    zones = planner.calendar_zones(scope)
+    name = "planner: " + (
+        participant or (f"site {site_code}" if site_code else protocol_id or "all visits")
+    )
+    chunks = render(planner.visits(scope), name=name, zones=zones, alarm=reminder)
+    if output is None:
+        stream = click.get_binary_stream("stdout")
+        for chunk in chunks:
+            stream.write(chunk)
+        stream.flush()
+        return
+    size = write_atomically(output, chunks, protect=protected_paths(sqlite_path(planner.url)))
+    click.echo(f"wrote {output} ({size} bytes)", err=True)
+
+
+# ---------------------------------------------------------------------- demo
+
+
+@main.command()
+@click.option("--out", "out_dir", default="demo-out", show_default=True, metavar="DIR",
+              help="Where the .ics files go.")  # fmt: skip
+@click.option("--today", type=DATE, help="Pretend today is this date [default: today].")
+@click.pass_context
+def demo(ctx: click.Context, out_dir: str, today: date | None) -> None:
+    """Enrol demo participants in every arm, list what is due, write calendars."""
+    from planner.demo import run_demo
+
+    planner = open_planner(ctx)
+    run_demo(planner, out_dir, today, emit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 
 from planner.errors import InputError
@@ -41,3 +41,26 @@ def check_zone(name: str) -> str:
             "America/New_York"
         )
     return name
+
+
+_DURATION = re.compile(r"^(\d{1,4})\s*(m|min|h|d)$")
+_ISO_DURATION = re.compile(r"^-?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
+
+
+def parse_duration(text: str, what: str = "duration") -> timedelta:
+    """``15m``, ``2h``, ``1d`` or an ISO 8601 duration such as ``PT1H30M``."""
+    cleaned = text.strip()
+    simple = _DURATION.match(cleaned.lower())
+    if simple:
+        amount, unit = int(simple.group(1)), simple.group(2)
+        value = {"m": timedelta(minutes=amount), "min": timedelta(minutes=amount),
+                 "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]  # fmt: skip
+    else:
+        iso = _ISO_DURATION.match(cleaned.upper())
+        if not iso or cleaned.upper() in ("P", "PT", "-P", "-PT") or cleaned.startswith("-"):
+            raise InputError(f"{what} {text!r} is not a duration such as 15m, 2h, 1d or PT1H")
+        days, hours, minutes = (int(part or 0) for part in iso.groups())
+        value = timedelta(days=days, hours=hours, minutes=minutes)
+    if not timedelta(0) < value <= timedelta(days=28):
+        raise InputError(f"{what} {text!r} must be more than zero and at most 28 days")
+    return value

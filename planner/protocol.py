@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -38,6 +39,7 @@ MAX_MONTHS = 240
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
 PROTOCOL_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+KIND_PATTERN = r"^[a-z][a-z-]{0,31}$"
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 Setting = Literal["inpatient", "outpatient", "remote"]
@@ -45,7 +47,8 @@ Contact = Literal["in-person", "phone"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # strict: a TOML file says what it means; "yes" is not true and true is not 1.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
 
 
 class Window(_Model):
@@ -85,6 +88,8 @@ class Anchor(_Model):
     def _complete(self) -> Anchor:
         if self.kind == "occurrence" and (self.event is None or self.occurrence is None):
             raise ValueError("an anchor on an occurrence needs both event and occurrence")
+        if self.kind != "occurrence" and (self.event is not None or self.occurrence is not None):
+            raise ValueError(f"event and occurrence do not go with kind {self.kind!r}")
         return self
 
     def describe(self) -> str:
@@ -128,6 +133,16 @@ class Timing(_Model):
     count: int | None = Field(None, ge=1, le=MAX_OCCURRENCES)
     start: int | None = Field(None, ge=-MAX_OFFSET_DAYS, le=MAX_OFFSET_DAYS)
 
+    @field_validator("days", "weeks", "months")
+    @classmethod
+    def _increasing(cls, values: list[int] | None) -> list[int] | None:
+        for a, b in itertools.pairwise(values or ()):
+            if b <= a:
+                raise ValueError(
+                    f"must be in increasing order without repeats ({b} comes after {a})"
+                )
+        return values
+
     @model_validator(mode="after")
     def _one_rule(self) -> Timing:
         rules = [name for name in ("days", "weeks", "months", "every") if getattr(self, name)]
@@ -137,13 +152,11 @@ class Timing(_Model):
         if self.every is None:
             extra = [n for n in ("unit", "count", "start") if getattr(self, n) is not None]
             if extra:
-                raise ValueError(f"{', '.join(extra)} only go with every")
+                names = " and ".join([", ".join(extra[:-1]), extra[-1]] if extra[:-1] else extra)
+                verb = "goes" if len(extra) == 1 else "go"
+                raise ValueError(f"{names} only {verb} with every")
         elif self.count is None:
             raise ValueError("every needs a count")
-        for name in ("days", "weeks", "months"):
-            values: list[int] | None = getattr(self, name)
-            if values and any(b <= a for a, b in itertools.pairwise(values)):
-                raise ValueError(f"{name} must be in increasing order without repeats")
         return self
 
     @property
@@ -159,7 +172,7 @@ class Series(_Model):
 
     code: str = Field(pattern=CODE_PATTERN)
     label: str = Field(min_length=1, max_length=100)
-    kind: str = Field(pattern=r"^[a-z][a-z-]{0,31}$")
+    kind: str = Field(pattern=KIND_PATTERN)
     contact: Contact = "in-person"
     setting: Setting = "outpatient"
     dose: str | None = Field(None, max_length=200)
@@ -172,20 +185,27 @@ class Series(_Model):
     timing: Timing
     anchor: AnchorField = DAY1
 
-    @field_validator("time")
+    @field_validator("time", mode="before")
     @classmethod
-    def _hh_mm(cls, value: str | None) -> str | None:
-        if value is not None and not _TIME.match(value):
-            raise ValueError(f"must be a 24-hour time as HH:MM, not {value!r}")
+    def _hh_mm(cls, value: Any) -> Any:
+        if value is not None and not (isinstance(value, str) and _TIME.match(value.strip())):
+            raise ValueError(f'must be a 24-hour time in quotes, as "HH:MM", not {value!r}')
         return value
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Series:
-        if self.window is not None and self.windows is not None:
+    @field_validator("windows")
+    @classmethod
+    def _not_both(cls, value: list[Window] | None, info: ValidationInfo) -> list[Window] | None:
+        if value is not None and info.data.get("window") is not None:
             raise ValueError("give either window or windows, not both")
-        if self.duration_minutes is not None and self.time is None:
-            raise ValueError("duration_minutes needs a time")
-        return self
+        return value
+
+    @field_validator("duration_minutes")
+    @classmethod
+    def _timed(cls, value: int | None, info: ValidationInfo) -> int | None:
+        # "time" is absent from info.data when it was itself wrong: say nothing more then.
+        if value is not None and "time" in info.data and info.data["time"] is None:
+            raise ValueError("needs a time (duration_minutes only goes with time)")
+        return value
 
     @property
     def local_time(self) -> clock_time | None:
@@ -273,7 +293,8 @@ def validate(data: Any, source: str = "<protocol>") -> StudyProtocol:
     try:
         protocol = StudyProtocol.model_validate(data)
     except ValidationError as error:
-        raise ProtocolError(source, [_describe(e) for e in error.errors()]) from None
+        described = [_describe(e) for e in error.errors()]
+        raise ProtocolError(source, list(dict.fromkeys(described))) from None
     problems = list(_check_semantics(protocol))
     if problems:
         raise ProtocolError(source, problems)
@@ -304,13 +325,63 @@ def _describe(error: Any) -> tuple[str, str]:
         return _place(loc), f"unknown key{hint}"
     if kind == "missing":
         return _place(loc), "is required"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    message = message[0].lower() + message[1:]
-    if kind not in ("value_error", "model_type", "missing") and "input" in error:
+    message = _plain(kind, error.get("ctx") or {})
+    if message is None:
+        message = str(error["msg"]).removeprefix("Value error, ")
+        message = message[0].lower() + message[1:]
+        message = message.replace("input should be ", "must be ", 1)
+    if kind not in _NO_INPUT and "input" in error:
         shown = repr(error["input"])
         if len(shown) <= 60:
             message += f" (got {shown})"
     return _place(loc), message
+
+
+#: Error types whose message already says what was given.
+_NO_INPUT = frozenset({"value_error", "model_type", "dict_type", "too_long", "list_type"})
+
+_PATTERNS = {
+    CODE_PATTERN: "must be 1 to 32 letters, digits, '-' or '_', starting with a letter or digit",
+    PROTOCOL_ID_PATTERN: (
+        "must be 1 to 64 lower-case letters, digits, '.', '-' or '_', "
+        "starting with a letter or digit"
+    ),
+    KIND_PATTERN: "must be one lower-case word of up to 32 letters and '-'",
+}
+
+
+def _plain(kind: str, ctx: dict[str, Any]) -> str | None:
+    """Pydantic's error types in the words of a protocol file, or None."""
+    simple = {
+        "int_type": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        "float_type": "must be a number",
+        "bool_type": "must be true or false",
+        "string_type": "must be text in quotes",
+        "list_type": "must be a list [ ... ]",
+        "model_type": "must be a table { key = value, ... }",
+        "dict_type": "must be a table { key = value, ... }",
+    }
+    if kind in simple:
+        return simple[kind]
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        words = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
+        bound = next(key for key in words if key in ctx)
+        return f"must be {words[bound]} {ctx[bound]}"
+    if kind in ("string_too_short", "too_short"):
+        least = ctx.get("min_length", 1)
+        if least == 1:
+            return "must not be empty"
+        return f"needs at least {least} {'characters' if kind == 'string_too_short' else 'items'}"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters long"
+    if kind == "too_long":
+        return f"has {ctx.get('actual_length')} items; at most {ctx.get('max_length')} are allowed"
+    if kind == "string_pattern_mismatch":
+        return _PATTERNS.get(ctx.get("pattern", ""), f"must match {ctx.get('pattern')}")
+    if kind == "literal_error":
+        return f"must be {ctx.get('expected')}"
+    return None
 
 
 def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
@@ -368,47 +439,65 @@ def _check_semantics(protocol: StudyProtocol) -> Iterator[tuple[str, str]]:
                 ),
             )
 
+    # Checks made arm by arm; a problem found in several arms is told once, naming the
+    # arms only when it does not concern them all.
+    per_arm: dict[tuple[str, str], list[str]] = {}
     for arm in arm_codes:
-        in_arm = [(i, s) for i, s in enumerate(protocol.schedule) if s.applies_to(arm)]
-        by_code: dict[str, Series] = {}
-        for i, series in in_arm:
-            if series.code in by_code:
-                yield (
-                    f"schedule[{i}].code",
-                    (f"duplicate series code {series.code!r} in arm {arm!r}"),
-                )
-            by_code[series.code] = series
-        total = sum(series.timing.size for _, series in in_arm)
-        if total > MAX_ARM_OCCURRENCES:
+        for place, message in _check_arm(protocol, arm):
+            per_arm.setdefault((place, message), []).append(arm)
+    for (place, message), arms in per_arm.items():
+        if len(arms) == len(arm_codes):
+            yield place, message
+        else:
+            names = ", ".join(repr(a) for a in arms)
+            yield place, f"{message} in {'arm' if len(arms) == 1 else 'arms'} {names}"
+
+
+def _check_arm(protocol: StudyProtocol, arm: str) -> Iterator[tuple[str, str]]:
+    in_arm = [(i, s) for i, s in enumerate(protocol.schedule) if s.applies_to(arm)]
+    by_code: dict[str, Series] = {}
+    for i, series in in_arm:
+        if series.code in by_code:
+            yield f"schedule[{i}].code", f"duplicate series code {series.code!r}"
+        by_code[series.code] = series
+    total = sum(series.timing.size for _, series in in_arm)
+    if total > MAX_ARM_OCCURRENCES:
+        yield (
+            "schedule",
+            (f"arm {arm!r} has {total} occurrences; at most {MAX_ARM_OCCURRENCES} are allowed"),
+        )
+    for i, series in in_arm:
+        anchor = series.anchor
+        if anchor.kind != "occurrence":
+            continue
+        target = by_code.get(anchor.event or "")
+        if target is None:
+            yield f"schedule[{i}].anchor.event", f"unknown series {anchor.event!r}"
+        elif anchor.occurrence and anchor.occurrence > target.timing.size:
+            size = target.timing.size
             yield (
-                "schedule",
-                (f"arm {arm!r} has {total} occurrences; at most {MAX_ARM_OCCURRENCES} are allowed"),
+                f"schedule[{i}].anchor.occurrence",
+                (
+                    f"series {anchor.event!r} has only {size} "
+                    f"{'occurrence' if size == 1 else 'occurrences'}"
+                ),
             )
-        for i, series in in_arm:
-            anchor = series.anchor
-            if anchor.kind != "occurrence":
-                continue
-            target = by_code.get(anchor.event or "")
-            if target is None:
-                yield (
-                    f"schedule[{i}].anchor.event",
-                    (f"unknown series {anchor.event!r} in arm {arm!r}"),
-                )
-            elif anchor.occurrence and anchor.occurrence > target.timing.size:
-                yield (
-                    f"schedule[{i}].anchor.occurrence",
-                    (
-                        f"series {anchor.event!r} has only {target.timing.size} occurrences "
-                        f"in arm {arm!r}"
-                    ),
-                )
-        cycle = _find_cycle(by_code)
-        if cycle:
-            index = next(i for i, s in in_arm if s.code == cycle[0])
-            yield (
-                f"schedule[{index}].anchor",
-                (f"anchors form a cycle: {' -> '.join([*cycle, cycle[0]])}"),
-            )
+    cycle = _find_cycle(by_code)
+    if len(cycle) == 1:
+        index = next(i for i, s in in_arm if s.code == cycle[0])
+        yield (
+            f"schedule[{index}].anchor",
+            (
+                f"series {cycle[0]!r} is anchored on itself; to count each occurrence from "
+                'the one before, use anchor = "previous"'
+            ),
+        )
+    elif cycle:
+        index = next(i for i, s in in_arm if s.code == cycle[0])
+        yield (
+            f"schedule[{index}].anchor",
+            (f"anchors form a cycle: {' -> '.join([*cycle, cycle[0]])}"),
+        )
 
 
 def _check_offsets(series: Series, here: str) -> Iterator[tuple[str, str]]:

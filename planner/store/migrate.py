@@ -7,7 +7,6 @@ an SQLite file aside (with SQLite's online backup, so WAL content is kept).
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from importlib import resources
 
@@ -18,6 +17,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
 from planner.errors import SchemaError
+from planner.store.backup import backup_to
 from planner.store.engine import make_engine, sqlite_path
 
 #: The newest migration. A test keeps it equal to the migrations' head, so
@@ -77,18 +77,6 @@ def upgrade(url: URL, *, backup: bool = True, now: datetime | None = None) -> st
     if backup and revision is not None and path is not None:
         stamp = (now or datetime.now()).strftime("%Y%m%dT%H%M%S")
         copy = f"{path}.{revision}-{stamp}.bak"
-        backup_sqlite(path, copy)
+        backup_to(url, copy)
     command.upgrade(alembic_config(url), "head")
     return copy
-
-
-def backup_sqlite(source: str, destination: str) -> None:
-    """A consistent copy of an SQLite file, even while others write to it."""
-    src = sqlite3.connect(source, timeout=30)
-    dst = sqlite3.connect(destination)
-    try:
-        with dst:
-            src.backup(dst)
-    finally:
-        dst.close()
-        src.close()

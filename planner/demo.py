@@ -1,0 +1,87 @@
+"""``planner demo``: two sites, every arm of both bundled protocols, calendars.
+
+Idempotent: sites and participants that exist already are left alone, so a
+second run adds nothing and fails on nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from planner.api import ExportScope, Planner
+from planner.bundled import BUNDLED_IDS
+from planner.enrolment import Enrolment
+from planner.errors import NotFound
+from planner.files import protected_paths, write_atomically
+from planner.ics import render
+from planner.output import render_visits
+from planner.store.engine import sqlite_path
+
+#: Two sites: one without daylight saving, one with.
+SITES = (
+    ("WUH", "Asia/Shanghai", "Wuhan demo site"),
+    ("NYC", "America/New_York", "New York demo site"),
+)
+#: Day 1 of the n-th participant at a site, in days from today.
+DAY1_OFFSETS = (-170, -60, -21, -9, -2, 3)
+
+
+def demo_enrolments(planner: Planner, today: date) -> list[Enrolment]:
+    """Every arm of every bundled protocol at each site, day 1 spread around today."""
+    enrolments = []
+    for site, _, _ in SITES:
+        number = 0
+        for protocol_id in BUNDLED_IDS:
+            protocol = planner.protocol(protocol_id)
+            for arm in protocol.arm_codes():
+                offset = DAY1_OFFSETS[number % len(DAY1_OFFSETS)]
+                number += 1
+                per_kg = protocol.arm(arm).dose_per_kg is not None
+                enrolments.append(
+                    Enrolment(
+                        participant=f"{site}-{number:03d}",
+                        protocol=protocol_id,
+                        arm=arm,
+                        site=site,
+                        day1=today + timedelta(days=offset),
+                        weight_kg=58.0 + number if per_kg else None,
+                    )
+                )
+    return enrolments
+
+
+def run_demo(
+    planner: Planner, out_dir: str, today: date | None, emit: Callable[[str], None]
+) -> None:
+    today = today or planner.today("UTC")
+    existing = {site.code for site in planner.sites()}
+    for code, zone, name in SITES:
+        if code not in existing:
+            planner.add_site(code, zone, name)
+    new = []
+    for enrolment in demo_enrolments(planner, today):
+        try:
+            planner.schedule(enrolment.participant)
+        except NotFound:
+            new.append(enrolment)
+    planner.enroll_many(new)
+    emit(f"{len(new)} participants enrolled ({len(SITES) * 6 - len(new)} were there already)")
+    emit("")
+    emit(f"Visits due in the 14 days from {today}:")
+    emit(render_visits(planner.upcoming(today, 14), "table", status=False))
+
+    os.makedirs(out_dir, exist_ok=True)
+    protect = protected_paths(sqlite_path(planner.url))
+    emit("")
+    for code, _, _ in SITES:
+        scope = ExportScope(site=code)
+        path = os.path.join(out_dir, f"{code}.ics")
+        chunks = render(
+            planner.visits(scope),
+            name=f"planner: site {code}",
+            zones=planner.calendar_zones(scope),
+        )
+        size = write_atomically(path, chunks, protect=protect)
+        emit(f"wrote {path} ({size} bytes)")

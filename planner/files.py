@@ -1,0 +1,48 @@
+"""Writing output files: whole or not at all, and never over the database."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+
+from planner.errors import InputError
+
+
+def protected_paths(database: str | None) -> set[str]:
+    """The database file and its companions, which no export may replace."""
+    if database is None:
+        return set()
+    real = os.path.realpath(database)
+    return {real, *(real + suffix for suffix in ("-wal", "-shm", "-journal"))}
+
+
+def write_atomically(path: str, chunks: Iterable[bytes], *, protect: set[str]) -> int:
+    """Write ``chunks`` to ``path`` via a temporary file; return the bytes written.
+
+    Refuses the database's own files and folders; on any error the old file
+    (if any) is left as it was.
+    """
+    real = os.path.realpath(path)
+    if real in protect:
+        raise InputError(f"--output {path!r} is the database itself; choose another file")
+    if os.path.isdir(real):
+        raise InputError(f"--output {path!r} is a folder; give a file name")
+    folder = os.path.dirname(real) or "."
+    if not os.path.isdir(folder):
+        raise InputError(f"--output {path!r}: the folder {folder!r} does not exist")
+    handle, temporary = tempfile.mkstemp(prefix=".planner-", suffix=".tmp", dir=folder)
+    written = 0
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                written += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, real)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return written
