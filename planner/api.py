@@ -28,6 +28,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from planner.bundled import BUNDLED_IDS, bundled_source
+from planner.calendar import (
+    Closure,
+    SiteCalendar,
+    calendar_from_row,
+    check_holidays,
+    format_weekdays,
+    parse_weekdays,
+)
 from planner.dates import check_zone
 from planner.enrolment import Enrolment, check_participant_code, parse_weight, read_csv
 from planner.errors import InputError, NotFound, StaleData
@@ -35,7 +43,15 @@ from planner.protocol import CODE_PATTERN, StudyProtocol, fingerprint, load, par
 from planner.schedule import VisitKey, expand
 from planner.store.engine import make_engine, resolve_url
 from planner.store.migrate import ensure_current
-from planner.store.models import AuditEntry, Participant, ProtocolVersion, Site, Visit
+from planner.store.models import (
+    AuditEntry,
+    Participant,
+    ProtocolVersion,
+    Site,
+    SiteCapacity,
+    SiteClosure,
+    Visit,
+)
 from planner.store.records import ProtocolCache, to_records, visit_select
 from planner.visits import VisitRecord
 
@@ -80,6 +96,20 @@ class SiteInfo:
     code: str
     name: str
     timezone: str
+    closed_weekdays: str = ""
+    holidays: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityProblem:
+    """More scheduled events of a kind on a day than a site's cap."""
+
+    site: str
+    day: date
+    kind: str
+    per_day: int
+    count: int
+    visits: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,22 +274,219 @@ class Planner:
 
     # ---------------------------------------------------------------- sites
 
-    def add_site(self, code: str, timezone: str, name: str = "") -> SiteInfo:
+    def add_site(
+        self,
+        code: str,
+        timezone: str,
+        name: str = "",
+        *,
+        closed: str = "",
+        holidays: str | None = None,
+    ) -> SiteInfo:
+        """Add a site; ``closed`` weekdays as ``sat,sun``, ``holidays`` as ``CN``."""
         _check_code(code, "site code")
         check_zone(timezone)
+        weekdays = format_weekdays(parse_weekdays(closed))
+        holidays = check_holidays(holidays) if holidays else None
         if len(name) > 200:
             raise InputError("site name is longer than 200 characters")
         with self._write() as session, session.begin():
             if session.scalar(select(Site.id).where(Site.code == code)) is not None:
                 raise InputError(f"site {code!r} exists already")
-            session.add(Site(code=code, name=name, timezone=timezone, created_at=self.now()))
-            self._audit(session, "site-add", after={"site": code, "timezone": timezone})
-        return SiteInfo(code, name, timezone)
+            session.add(
+                Site(
+                    code=code,
+                    name=name,
+                    timezone=timezone,
+                    closed_weekdays=weekdays,
+                    holidays=holidays,
+                    created_at=self.now(),
+                )
+            )
+            self._audit(
+                session,
+                "site-add",
+                after={
+                    "site": code,
+                    "timezone": timezone,
+                    "closed": weekdays,
+                    "holidays": holidays,
+                },
+            )
+        return SiteInfo(code, name, timezone, weekdays, holidays)
 
     def sites(self) -> list[SiteInfo]:
         with self._read() as session:
             rows = session.scalars(select(Site).order_by(Site.code)).all()
-            return [SiteInfo(row.code, row.name, row.timezone) for row in rows]
+            return [
+                SiteInfo(row.code, row.name, row.timezone, row.closed_weekdays, row.holidays)
+                for row in rows
+            ]
+
+    def close_site(self, code: str, start: date, end: date | None = None, reason: str = "") -> int:
+        """Close a site on a date or range; re-plan the visits it touches.
+
+        Returns how many visits were re-planned.
+        """
+        end = end or start
+        if end < start:
+            raise InputError(f"--to {end} is before the closing date {start}")
+        if (end - start).days > 366:
+            raise InputError("a closing period may last at most a year")
+        if len(reason) > 200:
+            raise InputError("the reason is longer than 200 characters")
+        with self._write() as session, session.begin():
+            site_id = self._site_id(session, code)
+            session.add(
+                SiteClosure(
+                    site_id=site_id, start=start, end=end, reason=reason, created_at=self.now()
+                )
+            )
+            session.info.pop("calendars", None)
+            self._audit(
+                session,
+                "site-close",
+                after={"site": code, "start": start, "end": end},
+                reason=reason or None,
+            )
+            session.flush()
+            participant_ids = session.scalars(
+                select(Visit.participant_id)
+                .where(
+                    Visit.site_id == site_id,
+                    Visit.status == "scheduled",
+                    Visit.window_start <= end,
+                    Visit.window_end >= start,
+                )
+                .distinct()
+            ).all()
+            why = f"site {code} closed {start}" + (f" to {end}" if end != start else "")
+            why += f": {reason}" if reason else ""
+            changed = 0
+            for participant_id in participant_ids:
+                participant = session.get_one(Participant, participant_id)
+                changed += self._replan(session, participant, reason=why)
+            return changed
+
+    def set_capacity(self, code: str, kind: str, per_day: int) -> None:
+        """Cap events of a kind per day at a site (0 removes the cap)."""
+        if not 0 <= per_day <= 10_000:
+            raise InputError(f"--per-day {per_day} must be between 0 and 10000")
+        with self._write() as session, session.begin():
+            site_id = self._site_id(session, code)
+            existing = session.scalar(
+                select(SiteCapacity).where(
+                    SiteCapacity.site_id == site_id, SiteCapacity.kind == kind
+                )
+            )
+            before = {"per_day": existing.per_day} if existing else None
+            if existing is not None:
+                session.delete(existing)
+                session.flush()
+            if per_day:
+                session.add(SiteCapacity(site_id=site_id, kind=kind, per_day=per_day))
+            self._audit(
+                session,
+                "site-capacity",
+                before=before,
+                after={"site": code, "kind": kind, "per_day": per_day},
+            )
+
+    def site_calendar(self, code: str) -> SiteCalendar:
+        with self._read() as session:
+            return self._calendar(session, self._site_id(session, code))
+
+    def capacities(self, code: str) -> dict[str, int]:
+        with self._read() as session:
+            site_id = self._site_id(session, code)
+            rows = session.execute(
+                select(SiteCapacity.kind, SiteCapacity.per_day).where(
+                    SiteCapacity.site_id == site_id
+                )
+            )
+            return {kind: per_day for kind, per_day in rows}
+
+    def closures(self, code: str) -> list[Closure]:
+        with self._read() as session:
+            return list(self._calendar(session, self._site_id(session, code)).closures)
+
+    def _calendar(self, session: Session, site_id: int) -> SiteCalendar:
+        """A site's calendar, read once per transaction."""
+        cache: dict[int, SiteCalendar] = session.info.setdefault("calendars", {})
+        if site_id not in cache:
+            cache[site_id] = self._load_calendar(session, site_id)
+        return cache[site_id]
+
+    def _load_calendar(self, session: Session, site_id: int) -> SiteCalendar:
+        site = session.get_one(Site, site_id)
+        closures = [
+            Closure(row.start, row.end, row.reason)
+            for row in session.scalars(
+                select(SiteClosure)
+                .where(SiteClosure.site_id == site_id)
+                .order_by(SiteClosure.start, SiteClosure.id)
+            )
+        ]
+        return calendar_from_row(site, closures)
+
+    def conflicts(self, *, site: str | None = None) -> list[tuple[VisitRecord, str]]:
+        """Scheduled visits on a closed day because their window had no open day."""
+        found: list[tuple[VisitRecord, str]] = []
+        with self._read() as session:
+            query = select(Site.id).order_by(Site.code)
+            if site is not None:
+                query = query.where(Site.id == self._site_id(session, site))
+            for site_id in session.scalars(query).all():
+                calendar = self._calendar(session, site_id)
+                if calendar.always_open:
+                    continue
+                rows = session.execute(
+                    visit_select().where(Visit.site_id == site_id, Visit.status == "scheduled")
+                )
+                for record in to_records(session, iter(rows)):
+                    reason = calendar.closed_reason(record.target)
+                    if reason and calendar.is_conflict(record.target, record.setting):
+                        found.append((record, reason))
+        return found
+
+    def capacity_report(
+        self, start: date, days: int, *, site: str | None = None
+    ) -> list[CapacityProblem]:
+        """Days on which scheduled events of a kind exceed a site's cap."""
+        if not 1 <= days <= 3660:
+            raise InputError(f"--days {days} must be between 1 and 3660")
+        end = start + timedelta(days=days - 1)
+        problems: list[CapacityProblem] = []
+        with self._read() as session:
+            caps = select(SiteCapacity.site_id, SiteCapacity.kind, SiteCapacity.per_day)
+            if site is not None:
+                caps = caps.where(SiteCapacity.site_id == self._site_id(session, site))
+            for site_id, kind, per_day in session.execute(caps).all():
+                over = session.execute(
+                    select(Visit.target, func.count())
+                    .where(
+                        Visit.site_id == site_id,
+                        Visit.kind == kind,
+                        Visit.status == "scheduled",
+                        Visit.target >= start,
+                        Visit.target <= end,
+                    )
+                    .group_by(Visit.target)
+                    .having(func.count() > per_day)
+                ).all()
+                code = session.get_one(Site, site_id).code
+                for day, count in over:
+                    rows = session.execute(
+                        visit_select().where(
+                            Visit.site_id == site_id,
+                            Visit.kind == kind,
+                            Visit.status == "scheduled",
+                            Visit.target == day,
+                        )
+                    )
+                    ids = tuple(r.visit_id for r in to_records(session, iter(rows)))
+                    problems.append(CapacityProblem(code, day, kind, per_day, count, ids))
+        return sorted(problems, key=lambda p: (p.day, p.site, p.kind))
 
     def site(self, code: str) -> SiteInfo:
         for info in self.sites():
@@ -339,17 +566,22 @@ class Planner:
                 for e in enrolments
             ]
             ids = _insert_returning_ids(session, participant_rows)
-            plans: dict[tuple[int, str, date], list[dict[str, Any]]] = {}
+            plans: dict[tuple[int, str, date, int], list[dict[str, Any]]] = {}
+            calendars: dict[int, SiteCalendar] = {}
             visit_rows: list[dict[str, Any]] = []
             audit_rows: list[dict[str, Any]] = []
             for enrolment in enrolments:
                 version_row, protocol = versions[enrolment.protocol]
-                key = (version_row.id, enrolment.arm, enrolment.day1)
+                site_id = sites[enrolment.site].id
+                key = (version_row.id, enrolment.arm, enrolment.day1, site_id)
+                if site_id not in calendars:
+                    calendars[site_id] = self._calendar(session, site_id)
                 plan = plans.get(key)
                 if plan is None:
-                    plan = plans[key] = _plan_rows(protocol, enrolment.arm, enrolment.day1)
+                    plan = plans[key] = _plan_rows(
+                        protocol, enrolment.arm, enrolment.day1, calendars[site_id]
+                    )
                 participant_id = ids[enrolment.participant]
-                site_id = sites[enrolment.site].id
                 for row in plan:
                     visit_rows.append(
                         {
@@ -767,7 +999,9 @@ class Planner:
             reason=reason,
         )
 
-    def _replan(self, session: Session, participant: Participant) -> int:
+    def _replan(
+        self, session: Session, participant: Participant, *, reason: str | None = None
+    ) -> int:
         """Re-plan every scheduled visit from the dates known now."""
         protocol = self._participant_protocol(session, participant)
         rows = session.scalars(select(Visit).where(Visit.participant_id == participant.id)).all()
@@ -779,7 +1013,14 @@ class Planner:
         }
         plan = {
             o.key: o
-            for o in expand(protocol, participant.arm, participant.day1, actual=actual, moved=moved)
+            for o in expand(
+                protocol,
+                participant.arm,
+                participant.day1,
+                actual=actual,
+                moved=moved,
+                place=self._calendar(session, participant.site_id).place,
+            )
         }
         changed = 0
         for row in rows:
@@ -798,7 +1039,7 @@ class Planner:
                 values["deviation"] = not (
                     occurrence.window_start <= row.target <= occurrence.window_end
                 )
-            self._change(session, row, participant, "replan", values)
+            self._change(session, row, participant, "replan", values, reason=reason)
             changed += 1
         return changed
 
@@ -957,7 +1198,9 @@ def _insert_returning_ids(session: Session, rows: list[dict[str, Any]]) -> dict[
     return {code: pid for pid, code in result}
 
 
-def _plan_rows(protocol: StudyProtocol, arm: str, day1: date) -> list[dict[str, Any]]:
+def _plan_rows(
+    protocol: StudyProtocol, arm: str, day1: date, calendar: SiteCalendar
+) -> list[dict[str, Any]]:
     return [
         {
             "event": o.event,
@@ -974,7 +1217,7 @@ def _plan_rows(protocol: StudyProtocol, arm: str, day1: date) -> list[dict[str, 
             "deviation": False,
             "revision": 0,
         }
-        for o in expand(protocol, arm, day1)
+        for o in expand(protocol, arm, day1, place=calendar.place)
     ]
 
 
@@ -985,4 +1228,12 @@ def _sorted(records: list[VisitRecord]) -> list[VisitRecord]:
     )
 
 
-__all__ = ["AuditRecord", "ExportScope", "Planner", "ProtocolInfo", "SiteInfo", "utc_now"]
+__all__ = [
+    "AuditRecord",
+    "CapacityProblem",
+    "ExportScope",
+    "Planner",
+    "ProtocolInfo",
+    "SiteInfo",
+    "utc_now",
+]

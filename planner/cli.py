@@ -196,11 +196,63 @@ def site() -> None:
 @click.argument("code")
 @click.option("--timezone", "zone", required=True, metavar="ZONE", help="IANA zone name.")
 @click.option("--name", default="", help="A display name for the site.")
+@click.option("--closed", default="", metavar="DAYS", help="Closed weekdays, e.g. sat,sun.")
+@click.option("--holidays", metavar="COUNTRY", help="Public holidays observed, e.g. CN, US-NY.")
 @click.pass_context
-def site_add(ctx: click.Context, code: str, zone: str, name: str) -> None:
+def site_add(
+    ctx: click.Context, code: str, zone: str, name: str, closed: str, holidays: str | None
+) -> None:
     """Add a site."""
-    info = open_planner(ctx).add_site(code, zone, name)
-    emit(f"added site {info.code} ({info.timezone})")
+    info = open_planner(ctx).add_site(code, zone, name, closed=closed, holidays=holidays)
+    extra = "".join(
+        [
+            f", closed {info.closed_weekdays}" if info.closed_weekdays else "",
+            f", {info.holidays} holidays" if info.holidays else "",
+        ]
+    )
+    emit(f"added site {info.code} ({info.timezone}{extra})")
+
+
+@site.command("close")
+@click.argument("code")
+@click.argument("start", metavar="DATE", type=DATE)
+@click.option("--to", "end", type=DATE, help="Last closed day of a range.")
+@click.option("--reason", default="", help="Why (shown in the site calendar and audit).")
+@click.pass_context
+def site_close(ctx: click.Context, code: str, start: date, end: date | None, reason: str) -> None:
+    """Close a site on a date or range; visits planned then are re-planned."""
+    changed = open_planner(ctx).close_site(code, start, end, reason)
+    span = f"{start} to {end}" if end and end != start else f"{start}"
+    emit(f"site {code} closed {span}; {changed} visits re-planned")
+
+
+@site.command("capacity")
+@click.argument("code")
+@click.option("--kind", required=True, metavar="KIND", help="infusion, visit, call, ...")
+@click.option("--per-day", type=int, required=True, metavar="N", help="0 removes the cap.")
+@click.pass_context
+def site_capacity(ctx: click.Context, code: str, kind: str, per_day: int) -> None:
+    """Cap events of a kind per day (reported by `planner capacity`, not enforced)."""
+    open_planner(ctx).set_capacity(code, kind, per_day)
+    if per_day:
+        emit(f"site {code}: at most {per_day} {kind} events per day")
+    else:
+        emit(f"site {code}: no cap on {kind} events")
+
+
+@site.command("show")
+@click.argument("code")
+@click.option("--from", "start", type=DATE, help="[default: today at the site]")
+@click.option("--months", type=click.IntRange(1, 24), default=3, show_default=True)
+@click.pass_context
+def site_show(ctx: click.Context, code: str, start: date | None, months: int) -> None:
+    """A site's settings and its closed days for the coming months."""
+    from planner.describe import site_summary
+
+    planner = open_planner(ctx)
+    info = planner.site(code)
+    first = start or planner.today(info.timezone)
+    emit(site_summary(info, planner.site_calendar(code), planner.capacities(code), first, months))
 
 
 @site.command("list")
@@ -341,6 +393,76 @@ def deviations(ctx: click.Context, site_code: str | None, fmt: str) -> None:
     from planner.output import render_visits
 
     emit(render_visits(open_planner(ctx).deviations(site=site_code), fmt))  # type: ignore[arg-type]
+
+
+@main.command()
+@click.option("--site", "site_code", metavar="CODE")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def conflicts(ctx: click.Context, site_code: str | None, fmt: str) -> None:
+    """Visits left on a closed day because their window had no open day."""
+    import json
+
+    from planner.output import render_csv, visit_rows
+
+    found = open_planner(ctx).conflicts(site=site_code)
+    rows = [{**record.to_json(), "closed": why} for record, why in found]
+    if fmt == "json":
+        emit(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        emit(
+            render_csv(["visit_id", "site", "target", "window_start", "window_end", "closed"], rows)
+        )
+    else:
+        emit(visit_rows([record for record, _ in found], status=False))
+        for record, why in found:
+            emit(f"  {record.visit_id} on {record.target}: {why}")
+
+
+@main.command()
+@click.option("--site", "site_code", metavar="CODE")
+@click.option("--from", "start", type=DATE, help="[default: today]")
+@click.option("--days", type=click.IntRange(1, 3660), default=28, show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def capacity(
+    ctx: click.Context, site_code: str | None, start: date | None, days: int, fmt: str
+) -> None:
+    """Days where scheduled events exceed a site's cap, with the visits involved."""
+    import json
+
+    from planner.output import render_csv, table
+
+    planner = open_planner(ctx)
+    first = start or planner.today(planner.site(site_code).timezone if site_code else "UTC")
+    problems = planner.capacity_report(first, days, site=site_code)
+    rows = [
+        {
+            "site": p.site,
+            "date": p.day.isoformat(),
+            "kind": p.kind,
+            "per_day": p.per_day,
+            "count": p.count,
+            "visits": list(p.visits),
+        }
+        for p in problems
+    ]
+    if fmt == "json":
+        emit(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        columns = ["site", "date", "kind", "per_day", "count", "visits"]
+        joined = (
+            {**row, "visits": " ".join(p.visits)} for row, p in zip(rows, problems, strict=True)
+        )
+        emit(render_csv(columns, joined))
+    elif not problems:
+        emit(f"(no day over capacity in the {days} days from {first})")
+    else:
+        body = [
+            [p.day.isoformat(), p.site, p.kind, f"{p.count}/{p.per_day}", " ".join(p.visits)]
+            for p in problems
+        ]
+        emit(table(["DATE", "SITE", "KIND", "BOOKED", "VISITS"], body))
 
 
 # --------------------------------------------------------------------- visit

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from planner.errors import InputError
 from planner.output import render_csv, table
 from planner.protocol import StudyProtocol
-from planner.schedule import expand
+from planner.schedule import add_months, expand
+
+if TYPE_CHECKING:
+    from planner.api import SiteInfo
+    from planner.calendar import SiteCalendar
 
 #: Study days are shown by expanding from a nominal day 1; any date works
 #: because the listing shows study days, not dates.
@@ -77,3 +82,35 @@ def protocol_schedule(protocol: StudyProtocol, arm: str | None, day1: date | Non
             body.append(line)
         out.append(table(headers, body, shrink=-3) if body else "(no events)")
     return "\n".join(out)
+
+
+def site_summary(
+    info: SiteInfo,
+    calendar: SiteCalendar,
+    capacities: dict[str, int],
+    start: date,
+    months: int,
+) -> str:
+    """A site's settings and every closed day from ``start`` for ``months``."""
+    end = add_months(start, months)
+    lines = [
+        f"Site {info.code}" + (f" ({info.name})" if info.name else ""),
+        f"Time zone: {info.timezone}",
+        f"Closed weekdays: {info.closed_weekdays or 'none'}",
+        f"Public holidays: {info.holidays or 'none'}",
+        "Capacity: "
+        + (", ".join(f"{n} {kind}/day" for kind, n in sorted(capacities.items())) or "no caps"),
+        "",
+        f"Closed days from {start} to {end - timedelta(days=1)}:",
+    ]
+    day = start
+    closed = []
+    while day < end:
+        reason = calendar.closed_reason(day)
+        if reason and day.weekday() not in calendar.closed_weekdays:
+            closed.append(f"  {day} {day:%a}  {reason}")
+        day += timedelta(days=1)
+    if calendar.closed_weekdays:
+        closed.insert(0, f"  every {info.closed_weekdays}")
+    lines.extend(closed or ["  (none)"])
+    return "\n".join(lines)

@@ -63,6 +63,35 @@ class Site(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    #: Weekdays the site is closed, as ``sat,sun`` ("" for none).
+    closed_weekdays: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    #: Public holidays observed: ``CN``, ``US-NY``, or None.
+    holidays: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class SiteClosure(Base):
+    """A date or range on which a site is closed, with the reason."""
+
+    __tablename__ = "site_closures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SiteCapacity(Base):
+    """At most ``per_day`` events of a kind per day at a site (reported, not enforced)."""
+
+    __tablename__ = "site_capacity"
+    __table_args__ = (UniqueConstraint("site_id", "kind", name="uq_site_capacity_site_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    per_day: Mapped[int] = mapped_column(Integer)
 
 
 class Participant(Base):
