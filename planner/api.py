@@ -52,7 +52,7 @@ from planner.store.models import (
     SiteClosure,
     Visit,
 )
-from planner.store.records import ProtocolCache, to_records, visit_select
+from planner.store.records import ProtocolCache, parse_snapshot, to_records, visit_select
 from planner.visits import VisitRecord
 
 Clock = Callable[[], datetime]
@@ -270,7 +270,7 @@ class Planner:
 
     @staticmethod
     def _parse_version(row: ProtocolVersion) -> StudyProtocol:
-        return parse(row.source, f"{row.protocol_id} v{row.version}")
+        return parse_snapshot(row.source, f"{row.protocol_id} v{row.version}")
 
     # ---------------------------------------------------------------- sites
 
@@ -1140,7 +1140,7 @@ class Planner:
 def _check_code(code: str, what: str) -> None:
     import re
 
-    if not re.match(CODE_PATTERN, code):
+    if not re.fullmatch(CODE_PATTERN.strip("^$"), code):
         raise InputError(
             f"{what} {code!r} is not allowed: use 1 to 32 of A-Z a-z 0-9 _ - "
             "starting with a letter or digit"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 import click
 
@@ -304,6 +304,12 @@ def enroll(
         count = open_planner(ctx).enroll_csv(csv_file)
         emit(f"enrolled {count} participants from {csv_file}")
         return
+    from planner.enrolment import check_participant_code, parse_weight
+    from planner.output import render_visits
+
+    if participant is not None:
+        check_participant_code(participant)
+    parse_weight(weight_kg)
     missing = [
         name
         for name, value in (
@@ -317,12 +323,8 @@ def enroll(
     ]
     if missing:
         raise click.UsageError(f"missing {', '.join(missing)} (or give --csv FILE)")
-    assert participant and protocol_id and arm and site_code and day1
-    from planner.enrolment import check_participant_code, parse_weight
-    from planner.output import render_visits
-
-    check_participant_code(participant)
-    parse_weight(weight_kg)
+    assert participant is not None and protocol_id is not None and arm is not None
+    assert site_code is not None and day1 is not None
     records = open_planner(ctx).enroll(participant, protocol_id, arm, site_code, day1, weight_kg)
     if fmt == "table":
         emit(f"enrolled {participant} in {protocol_id} arm {arm} at {site_code}, day 1 {day1}")
@@ -707,7 +709,7 @@ def export_ics(
     )
     chunks = render(planner.visits(scope), name=name, zones=zones, alarm=reminder)
     if output is None:
-        stream = click.get_binary_stream("stdout")
+        stream: BinaryIO = click.get_binary_stream("stdout")
         for chunk in chunks:
             stream.write(chunk)
         stream.flush()

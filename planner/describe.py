@@ -80,7 +80,7 @@ def protocol_schedule(protocol: StudyProtocol, arm: str | None, day1: date | Non
             if not day1:
                 del line[1]
             body.append(line)
-        out.append(table(headers, body, shrink=-3) if body else "(no events)")
+        out.append(table(headers, body, shrink=(-3,)) if body else "(no events)")
     return "\n".join(out)
 
 

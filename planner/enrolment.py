@@ -12,7 +12,7 @@ from datetime import date
 from planner.dates import parse_date
 from planner.errors import InputError
 
-PARTICIPANT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+PARTICIPANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 REQUIRED_COLUMNS = ("participant", "protocol", "arm", "site", "day1")
 OPTIONAL_COLUMNS = ("weight_kg",)
 MAX_CSV_BYTES = 50_000_000
@@ -31,7 +31,7 @@ class Enrolment:
 
 
 def check_participant_code(code: str) -> str:
-    if not PARTICIPANT_PATTERN.match(code):
+    if not PARTICIPANT_PATTERN.fullmatch(code):
         raise InputError(
             f"participant code {code!r} is not allowed: use 1 to 64 of A-Z a-z 0-9 . _ - "
             "starting with a letter or digit (a study code only, never a name)"

@@ -14,14 +14,27 @@ Format = Literal["table", "json", "csv"]
 WIDTH = 80
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, shrink: int = -1) -> str:
-    """A plain text table that fits in 80 columns by cutting column ``shrink``."""
+def table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], *, shrink: Sequence[int] = (-1,)
+) -> str:
+    """A plain text table that fits in 80 columns.
+
+    Columns ``shrink`` are cut first (to 10 characters at the least), then the
+    widest column, until the table fits; a cut value ends in "…".
+    """
     body = [list(row) for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(headers)]
-    shrink = shrink % len(headers)
-    excess = sum(widths) + 2 * (len(widths) - 1) - WIDTH
-    if excess > 0:
-        widths[shrink] = max(len(headers[shrink]), 10, widths[shrink] - excess)
+
+    def excess() -> int:
+        return sum(widths) + 2 * (len(widths) - 1) - WIDTH
+
+    for index in shrink:
+        index %= len(headers)
+        if excess() > 0:
+            widths[index] = max(10, widths[index] - excess())
+    while excess() > 0:
+        widest = max(range(len(widths)), key=lambda i: widths[i])
+        widths[widest] = max(4, widths[widest] - excess())
 
     def cell(text: str, width: int) -> str:
         return text if len(text) <= width else text[: width - 1] + "…"
@@ -56,7 +69,7 @@ def visit_rows(records: Sequence[VisitRecord], *, status: bool = True) -> str:
         rows.append(row)
     if not rows:
         return "(no visits)"
-    return table(headers, rows, shrink=3)
+    return table(headers, rows, shrink=(3, 2))
 
 
 def render_visits(records: Sequence[VisitRecord], fmt: Format, *, status: bool = True) -> str:

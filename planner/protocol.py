@@ -367,7 +367,10 @@ def _plain(kind: str, ctx: dict[str, Any]) -> str | None:
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         words = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
         bound = next(key for key in words if key in ctx)
-        return f"must be {words[bound]} {ctx[bound]}"
+        limit = ctx[bound]
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        return f"must be {words[bound]} {limit}"
     if kind in ("string_too_short", "too_short"):
         least = ctx.get("min_length", 1)
         if least == 1:
@@ -427,7 +430,8 @@ def _check_semantics(protocol: StudyProtocol) -> Iterator[tuple[str, str]]:
         if series.windows is not None and len(series.windows) != size:
             yield (
                 f"{here}.windows",
-                (f"has {len(series.windows)} windows for {size} occurrences; give one each"),
+                f"has {_count(len(series.windows), 'window')} for "
+                f"{_count(size, 'occurrence')}; give one window per occurrence",
             )
         yield from _check_offsets(series, here)
         if series.anchor.kind == "previous" and series.timing.months:
@@ -462,10 +466,8 @@ def _check_arm(protocol: StudyProtocol, arm: str) -> Iterator[tuple[str, str]]:
         by_code[series.code] = series
     total = sum(series.timing.size for _, series in in_arm)
     if total > MAX_ARM_OCCURRENCES:
-        yield (
-            "schedule",
-            (f"arm {arm!r} has {total} occurrences; at most {MAX_ARM_OCCURRENCES} are allowed"),
-        )
+        message = f"too many occurrences ({total}; at most {MAX_ARM_OCCURRENCES} per arm)"
+        yield "schedule", message
     for i, series in in_arm:
         anchor = series.anchor
         if anchor.kind != "occurrence":
@@ -474,30 +476,23 @@ def _check_arm(protocol: StudyProtocol, arm: str) -> Iterator[tuple[str, str]]:
         if target is None:
             yield f"schedule[{i}].anchor.event", f"unknown series {anchor.event!r}"
         elif anchor.occurrence and anchor.occurrence > target.timing.size:
-            size = target.timing.size
-            yield (
-                f"schedule[{i}].anchor.occurrence",
-                (
-                    f"series {anchor.event!r} has only {size} "
-                    f"{'occurrence' if size == 1 else 'occurrences'}"
-                ),
-            )
+            message = f"series {anchor.event!r} has only {_count(target.timing.size, 'occurrence')}"
+            yield f"schedule[{i}].anchor.occurrence", message
     cycle = _find_cycle(by_code)
-    if len(cycle) == 1:
+    if cycle:
         index = next(i for i, s in in_arm if s.code == cycle[0])
-        yield (
-            f"schedule[{index}].anchor",
-            (
+        if len(cycle) == 1:
+            message = (
                 f"series {cycle[0]!r} is anchored on itself; to count each occurrence from "
                 'the one before, use anchor = "previous"'
-            ),
-        )
-    elif cycle:
-        index = next(i for i, s in in_arm if s.code == cycle[0])
-        yield (
-            f"schedule[{index}].anchor",
-            (f"anchors form a cycle: {' -> '.join([*cycle, cycle[0]])}"),
-        )
+            )
+        else:
+            message = f"anchors form a cycle: {' -> '.join([*cycle, cycle[0]])}"
+        yield f"schedule[{index}].anchor", message
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _check_offsets(series: Series, here: str) -> Iterator[tuple[str, str]]:

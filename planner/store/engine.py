@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from planner.errors import InputError
 
@@ -48,7 +48,10 @@ def make_engine(url: URL | str, *, foreign_keys: bool = True) -> Engine:
     """The engine for a database; ``foreign_keys=False`` only for migrations."""
     url = make_url(url) if isinstance(url, str) else url
     if not is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True)
+        try:
+            return create_engine(url, pool_pre_ping=True)
+        except (NoSuchModuleError, ArgumentError, ImportError) as error:
+            raise InputError(f"--db {url.render_as_string()!r} cannot be used: {error}") from None
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")

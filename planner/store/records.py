@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -55,6 +56,12 @@ def visit_select() -> AnySelect:
     )
 
 
+@lru_cache(maxsize=64)
+def parse_snapshot(source: str, name: str) -> StudyProtocol:
+    """A stored protocol version, parsed once per process (versions never change)."""
+    return parse(source, name)
+
+
 class ProtocolCache:
     """Protocol versions parsed once per session, by row id."""
 
@@ -69,7 +76,7 @@ class ProtocolCache:
             row = self._session.get(ProtocolVersion, version_id)
             if row is None:
                 raise LookupError(f"protocol version {version_id} is missing")
-            found = (parse(row.source, f"{row.protocol_id} v{row.version}"), row.version)
+            found = (parse_snapshot(row.source, f"{row.protocol_id} v{row.version}"), row.version)
             self._versions[version_id] = found
         return found
 
