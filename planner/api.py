@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -933,7 +934,7 @@ class Planner:
         self, session: Session, visit: str, expected_revision: int | None
     ) -> tuple[Visit, Participant, str]:
         parts = visit.rsplit("/", 2)
-        if len(parts) != 3 or not parts[2].isdigit():
+        if len(parts) != 3 or not re.fullmatch("[0-9]{1,6}", parts[2]):
             raise InputError(
                 f"visit id {visit!r} is not of the form PARTICIPANT/EVENT/N (e.g. WUH-001/INF/2)"
             )
@@ -1138,8 +1139,6 @@ class Planner:
 
 
 def _check_code(code: str, what: str) -> None:
-    import re
-
     if not re.fullmatch(CODE_PATTERN.strip("^$"), code):
         raise InputError(
             f"{what} {code!r} is not allowed: use 1 to 32 of A-Z a-z 0-9 _ - "

@@ -471,7 +471,7 @@ def capacity(
 
 REVISION = click.option(
     "--revision",
-    type=int,
+    type=click.IntRange(0, 1_000_000_000),
     metavar="N",
     help="The revision you looked at; refuse if the visit changed since.",
 )
@@ -709,7 +709,7 @@ def export_ics(
     )
     chunks = render(planner.visits(scope), name=name, zones=zones, alarm=reminder)
     if output is None:
-        stream: BinaryIO = click.get_binary_stream("stdout")
+        stream: BinaryIO = sys.stdout.buffer
         for chunk in chunks:
             stream.write(chunk)
         stream.flush()

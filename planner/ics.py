@@ -71,7 +71,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -194,12 +194,26 @@ def _date(day: date) -> bytes:
 
 
 @lru_cache(maxsize=4096)
+def _clock(moment: time) -> bytes:
+    value: bytes | str = vDDDTypes(moment).to_ical()  # icalendar 7's vTime gives str
+    return value.encode() if isinstance(value, str) else value
+
+
+def _wall(moment: datetime) -> bytes:
+    """``20260301T120000`` for a naive date-time, to the second.
+
+    The same bytes as ``vDDDTypes(moment).to_ical()``, made of the date and
+    the time of day, which repeat far more often than their combinations.
+    """
+    return _date(moment.date()) + b"T" + _clock(moment.time().replace(microsecond=0))
+
+
+@lru_cache(maxsize=4096)
 def _utc(moment: datetime) -> bytes:
     """``20260301T120000Z`` for an aware moment, or a naive one taken as UTC."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
-    # Formatting a naive value and adding the Z skips icalendar's TZID lookup.
-    return vDDDTypes(moment.replace(microsecond=0)).to_ical() + b"Z"
+    return _wall(moment) + b"Z"
 
 
 @lru_cache(maxsize=256)
@@ -222,7 +236,7 @@ def _local_or_utc(moment: datetime, zone: str) -> bytes:
     local = moment.astimezone(_zone(zone))
     if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
         return b":" + _utc(moment)
-    return _tzid(zone) + vDDDTypes(local.replace(tzinfo=None)).to_ical()
+    return _tzid(zone) + _wall(local.replace(tzinfo=None))
 
 
 @lru_cache(maxsize=4096)
@@ -302,14 +316,30 @@ def description(visit: VisitRecord) -> str:
     return "\n".join(lines)
 
 
-def _event_lines(visit: VisitRecord, alarm: timedelta | None) -> list[bytes]:
+@lru_cache(maxsize=256)
+def _integer(value: int) -> bytes:
+    return vInt(value).to_ical()
+
+
+#: STATUS and TRANSP lines by (cancelled, timed).
+_STATUS_TRANSP = {
+    (cancelled, timed): (b"STATUS:CANCELLED" if cancelled else b"STATUS:CONFIRMED")
+    + _CRLF
+    + (b"TRANSP:OPAQUE" if timed else b"TRANSP:TRANSPARENT")
+    + _CRLF
+    for cancelled in (False, True)
+    for timed in (False, True)
+}
+
+
+def _event(visit: VisitRecord, alarm: timedelta | None) -> bytes:
+    """The VEVENT block; only lines that can be long go through :func:`fold`."""
     if visit.revision < 0:
         raise ValueError(f"visit {visit.visit_id}: revision {visit.revision} is negative")
     day = event_date(visit)
     if visit.time is None:
         start = b";VALUE=DATE:" + _date(day)
         end = b";VALUE=DATE:" + _date(day + _ONE_DAY)
-        transp = b"TRANSP:TRANSPARENT"
     else:
         minutes = visit.duration_minutes
         try:
@@ -321,33 +351,40 @@ def _event_lines(visit: VisitRecord, alarm: timedelta | None) -> list[bytes]:
             )
         except ValueError as error:
             raise ValueError(f"visit {visit.visit_id}: {error}") from None
-        transp = b"TRANSP:OPAQUE"
-    stamp = _utc(visit.updated)
+    stamp = _utc(visit.updated)  # 16 octets: these lines need no folding
     uid, title, text, kind = _texts(visit.uid, summary(visit), description(visit), visit.kind)
-    lines = [
-        b"BEGIN:VEVENT",
-        b"UID:" + uid,
-        b"DTSTAMP:" + stamp,
-        b"LAST-MODIFIED:" + stamp,
-        b"SEQUENCE:" + vInt(visit.revision).to_ical(),
-        b"DTSTART" + start,
-        b"DTEND" + end,
-        b"SUMMARY:" + title,
-        b"DESCRIPTION:" + text,
-        b"CATEGORIES:" + kind,
-        b"STATUS:CANCELLED" if visit.status == "cancelled" else b"STATUS:CONFIRMED",
-        transp,
+    parts = [
+        b"BEGIN:VEVENT\r\n",
+        fold(b"UID:" + uid),
+        b"\r\nDTSTAMP:",
+        stamp,
+        b"\r\nLAST-MODIFIED:",
+        stamp,
+        b"\r\n",
+        fold(b"SEQUENCE:" + _integer(visit.revision)),
+        b"\r\n",
+        fold(b"DTSTART" + start),
+        b"\r\n",
+        fold(b"DTEND" + end),
+        b"\r\n",
+        fold(b"SUMMARY:" + title),
+        b"\r\n",
+        fold(b"DESCRIPTION:" + text),
+        b"\r\n",
+        fold(b"CATEGORIES:" + kind),
+        b"\r\n",
+        _STATUS_TRANSP[visit.status == "cancelled", visit.time is not None],
     ]
     if alarm is not None and visit.status == "scheduled":
-        lines += [
-            b"BEGIN:VALARM",
-            b"ACTION:DISPLAY",
+        parts += [
+            b"BEGIN:VALARM\r\nACTION:DISPLAY\r\n",
             _trigger(alarm),
-            b"DESCRIPTION:" + title,
-            b"END:VALARM",
+            b"\r\n",
+            fold(b"DESCRIPTION:" + title),
+            b"\r\nEND:VALARM\r\n",
         ]
-    lines.append(b"END:VEVENT")
-    return lines
+    parts.append(b"END:VEVENT\r\n")
+    return b"".join(parts)
 
 
 def render_event(visit: VisitRecord, *, alarm: timedelta | None = None) -> bytes:
@@ -358,7 +395,7 @@ def render_event(visit: VisitRecord, *, alarm: timedelta | None = None) -> bytes
     put the matching ``VTIMEZONE`` in the calendar (:func:`render` does).
     """
     _check_alarm(alarm)
-    return _lines(_event_lines(visit, alarm))
+    return _event(visit, alarm)
 
 
 # --------------------------------------------------------------------------- calendar
@@ -450,7 +487,7 @@ def _stream(
                     f"visit {visit.visit_id} on {day} is outside the range "
                     f"{span[0]} to {span[1]} given for time zone {visit.timezone}"
                 )
-        yield _lines(_event_lines(visit, alarm))
+        yield _event(visit, alarm)
     yield b"END:VCALENDAR" + _CRLF
 
 
