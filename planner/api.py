@@ -1007,10 +1007,12 @@ class Planner:
         protocol = self._participant_protocol(session, participant)
         rows = session.scalars(select(Visit).where(Visit.participant_id == participant.id)).all()
         actual = {VisitKey(r.event, r.occurrence): r.actual for r in rows if r.actual}
-        moved = {
+        # Dates that no longer follow the protocol: visits a coordinator moved,
+        # and missed or cancelled visits, which stay where they were.
+        fixed = {
             VisitKey(r.event, r.occurrence): r.target
             for r in rows
-            if r.pinned and r.status == "scheduled"
+            if r.status in ("missed", "cancelled") or (r.pinned and r.status == "scheduled")
         }
         plan = {
             o.key: o
@@ -1019,7 +1021,7 @@ class Planner:
                 participant.arm,
                 participant.day1,
                 actual=actual,
-                moved=moved,
+                moved=fixed,
                 place=self._calendar(session, participant.site_id).place,
             )
         }

@@ -12,11 +12,13 @@ client only sees a change when a visit changed.
   the visits (call it on a first pass, or compute the same thing in SQL).
 
 Every value goes through icalendar's value types (``vText``, ``vDDDTypes``,
-``vInt``, ``Parameters``) for escaping and formatting; content lines are then
-assembled here and folded by :func:`fold`, which produces exactly the bytes of
-icalendar's ``Contentline.to_ical()`` (a property test checks this) at a
-fraction of the cost. Building icalendar ``Calendar`` trees and serialising
-them is about forty times slower, too slow for large feeds.
+``vInt``, ``param_value``) for escaping and formatting, with small bounded
+caches for values that repeat (dates, times of day, time stamps, revisions);
+content lines are then assembled here and folded by :func:`fold`, which
+produces exactly the bytes of icalendar's ``Contentline.to_ical()`` (a
+property test checks this) at a fraction of the cost. Building an icalendar
+``Calendar`` tree and serialising it is many times slower, too slow for large
+feeds. Memory stays flat however many visits stream through.
 
 Choices (SPEC §7 leaves them open):
 
@@ -64,7 +66,8 @@ Choices (SPEC §7 leaves them open):
   Each offset change is written as an observance of its own (icalendar
   groups them with RDATE, which ical.js misreads).
 * Control characters other than tab and line breaks cannot appear in a TEXT
-  value; they are replaced by U+FFFD.
+  value; they are replaced by U+FFFD. As with icalendar's ``vText``, a
+  literal backslash-N (``\\N``) in a text is taken for a line break.
 """
 
 from __future__ import annotations

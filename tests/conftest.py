@@ -39,7 +39,7 @@ def cli(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResu
     """
     monkeypatch.delenv("PLANNER_DB", raising=False)
 
-    def run(*args: str, db: Path | None | str = db_path, input: str | None = None) -> CliResult:
+    def run(*args: str, db: Path | str | None = db_path, input: str | None = None) -> CliResult:
         argv = ([f"--db={db}"] if db is not None else []) + [str(a) for a in args]
         result = CliRunner().invoke(main, argv, input=input, catch_exceptions=False)
         return CliResult(result.exit_code, result.stdout, result.stderr)

@@ -7,6 +7,7 @@ an SQLite file aside (with SQLite's online backup, so WAL content is kept).
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from importlib import resources
 
@@ -55,12 +56,31 @@ def ensure_current(url: URL, engine: Engine) -> None:
     if revision == HEAD:
         return
     if revision is None:
-        upgrade(url, backup=False)
+        _create(url, engine)
         return
     raise SchemaError(
         f"the database schema is at revision {revision} but this planner needs {HEAD}; "
         "run `planner db upgrade` (it keeps a backup copy first)"
     )
+
+
+def _create(url: URL, engine: Engine) -> None:
+    """Migrate a brand-new database; another process may be creating it too.
+
+    The migration runs inside one write transaction that re-reads the
+    revision, so the second of two racing processes finds the work done; a
+    lock conflict while the first holds the file is retried.
+    """
+    for attempt in range(20):
+        try:
+            upgrade(url, backup=False)
+            return
+        except OperationalError as error:
+            if "locked" not in str(error.orig) or attempt == 19:
+                raise SchemaError(f"cannot create the database: {error.orig}") from None
+            time.sleep(0.1 * (attempt + 1))
+            if current_revision(engine) == HEAD:
+                return
 
 
 def upgrade(url: URL, *, backup: bool = True, now: datetime | None = None) -> str | None:
