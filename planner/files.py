@@ -40,6 +40,9 @@ def write_atomically(path: str, chunks: Iterable[bytes], *, protect: set[str]) -
                 written += len(chunk)
             out.flush()
             os.fsync(out.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, real)
     except BaseException:
         if os.path.exists(temporary):

@@ -62,7 +62,9 @@ Choices (SPEC §7 leaves them open):
   the caller gives, padded by :data:`ZONE_PAD_BEFORE` before (its first
   observance starts at midnight of that day) and :data:`ZONE_PAD_AFTER` after
   (icalendar's range ends at midnight *starting* the last day, and a visit
-  may end the next day: a duration is at most 24 h, longer is an error).
+  may end the next day: a duration is at most 24 h, longer is an error), then
+  widened to whole calendar years, so that a client which caches the first
+  VTIMEZONE it sees for a TZID still reads later exports right.
   Each offset change is written as an observance of its own (icalendar
   groups them with RDATE, which ical.js misreads).
 * Control characters other than tab and line breaks cannot appear in a TEXT
@@ -405,6 +407,15 @@ def render_event(visit: VisitRecord, *, alarm: timedelta | None = None) -> bytes
 
 
 @lru_cache(maxsize=64)
+def _year_start(day: date, *, following: bool = False) -> date:
+    """1 January of ``day``'s year (of the next year with ``following``).
+
+    Whole years: a client that keeps the first VTIMEZONE it sees for a TZID
+    (vobject does, process-wide) then still reads later exports right.
+    """
+    return date(day.year + (1 if following else 0), 1, 1)
+
+
 def _vtimezone(zone: str, first: date, last: date) -> bytes:
     """The VTIMEZONE of ``zone`` for visits from ``first`` to ``last``, padded.
 
@@ -416,7 +427,9 @@ def _vtimezone(zone: str, first: date, last: date) -> bytes:
     """
     _zone(zone)  # a clear error for an unknown zone
     timezone = Timezone.from_tzid(
-        zone, first_date=first - ZONE_PAD_BEFORE, last_date=last + ZONE_PAD_AFTER
+        zone,
+        first_date=_year_start(first - ZONE_PAD_BEFORE),
+        last_date=_year_start(last + ZONE_PAD_AFTER, following=True),
     )
     observances: list[TimezoneStandard | TimezoneDaylight] = []
     for grouped in timezone.subcomponents:

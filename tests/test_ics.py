@@ -599,8 +599,8 @@ def test_vtimezones_sorted_and_cover_the_padded_range(produced: dict[str, bytes]
     text = produced["dst-edges"].decode()
     tzids = [line[5:] for line in text.split("\r\n") if line.startswith("TZID:")]
     assert tzids == ["America/New_York", "Asia/Shanghai", "Europe/Berlin"]
-    # New York visits span 2026-03-08 .. 2026-11-01: padded one day before, two after.
-    assert "COMMENT:This timezone only works from 2026-03-07 to 2026-11-03." in text
+    # New York visits span 2026-03-08 .. 2026-11-01: padded, then whole years.
+    assert "COMMENT:This timezone only works from 2026-01-01 to 2027-01-01." in text
 
 
 def test_only_the_zones_passed_get_a_vtimezone() -> None:
