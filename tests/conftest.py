@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from planner.api import Planner
 from planner.cli import main
+from tests.parsers import icaljs  # noqa: F401  (a fixture for every test module)
 
 #: The moment every test's clock shows unless it says otherwise.
 NOW = datetime(2026, 11, 22, 8, 30, 0)
