@@ -79,7 +79,9 @@ class Figure:
         )
 
 
-def median_time(action: Callable[[], Any], runs: int, setup: Callable[[], Any] | None = None) -> float:
+def median_time(
+    action: Callable[[], Any], runs: int, setup: Callable[[], Any] | None = None
+) -> float:
     times = []
     for _ in range(runs):
         if setup is not None:
@@ -185,9 +187,7 @@ def bench_enrolment(folder: Path, sizes: Sizes) -> list[Figure]:
         raw.unlink(missing_ok=True)
         with sqlite3.connect(raw) as connection:
             connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute(
-                "CREATE TABLE participants (id INTEGER PRIMARY KEY)"
-            )
+            connection.execute("CREATE TABLE participants (id INTEGER PRIMARY KEY)")
             connection.execute("CREATE TABLE sites (id INTEGER PRIMARY KEY)")
             for statement in schema:
                 connection.execute(statement)
@@ -252,57 +252,62 @@ ORDER BY v.target, coalesce(v.time, ''), p.code, v.event, v.occurrence
 """
 
 
+def time_queries(db: Path, total: int, runs: int) -> tuple[list[Figure], dict[str, float]]:
+    """Our API against hand-written sqlite3 queries on one database."""
+    figures = []
+    times: dict[str, float] = {}
+    week_end = (AS_OF + timedelta(days=7)).isoformat()
+    with Planner(str(db), actor="bench", clock=lambda: FIXED_NOW) as planner:
+        cases: list[tuple[str, Callable[[], list[VisitRecord]], str, tuple[Any, ...]]] = [
+            ("upcoming", lambda: planner.upcoming(AS_OF, 7, site="S0"), HAND_UPCOMING,
+             (1, AS_OF.isoformat(), week_end)),
+            ("overdue", lambda: planner.overdue(AS_OF, site="S0"), HAND_OVERDUE,
+             (1, AS_OF.isoformat())),
+        ]  # fmt: skip
+        connection = sqlite3.connect(db)
+        for name, ours, sql, params in cases:
+            found = len(ours())
+            hand = connection.execute(sql, params).fetchall()
+            assert len(hand) == found, (name, len(hand), found)
+
+            def by_hand(sql: str = sql, params: tuple[Any, ...] = params) -> list[Any]:
+                return connection.execute(sql, params).fetchall()
+
+            times[name] = median_time(ours, runs)
+            base_time = median_time(by_hand, runs)
+            figures.append(
+                Figure(
+                    f"{name} one site, {total:,} visits (API)",
+                    times[name],
+                    base_time,
+                    2.0,
+                    note=f"{found} rows",
+                )
+            )
+        connection.close()
+    cli_args = {
+        "upcoming": ["upcoming", "--from", AS_OF.isoformat(), "--days", "7", "--site", "S0"],
+        "overdue": ["overdue", "--as-of", AS_OF.isoformat(), "--site", "S0"],
+    }
+    for name, args in cli_args.items():
+        command = [*planner_command(), "--db", str(db), *args]
+        cli_time = median_time(
+            lambda command=command: subprocess.run(command, check=True, capture_output=True),
+            max(3, runs // 5),
+        )
+        figures.append(Figure(f"{name} one site, {total:,} visits (CLI)", cli_time, None, None))
+    return figures, times
+
+
 def bench_queries(folder: Path, sizes: Sizes) -> list[Figure]:
     figures = []
-    per_size: dict[str, dict[int, float]] = {"upcoming": {}, "overdue": {}}
+    per_size: dict[int, dict[str, float]] = {}
     for visits in (sizes.small_visits, sizes.large_visits):
         db, total = build_query_db(folder, f"query-{visits}.db", visits)
-        start = AS_OF
-        with Planner(str(db), actor="bench", clock=lambda: FIXED_NOW) as planner:
-            cases: list[tuple[str, Callable[[], list[VisitRecord]], str, tuple[Any, ...]]] = [
-                ("upcoming", lambda: planner.upcoming(start, 7, site="S0"), HAND_UPCOMING,
-                 (1, start.isoformat(), (start + timedelta(days=7)).isoformat())),
-                ("overdue", lambda: planner.overdue(AS_OF, site="S0"), HAND_OVERDUE,
-                 (1, AS_OF.isoformat())),
-            ]  # fmt: skip
-            connection = sqlite3.connect(db)
-            for name, ours, sql, params in cases:
-                found = len(ours())
-                hand = connection.execute(sql, params).fetchall()
-                assert len(hand) == found, (name, len(hand), found)
-                ours_time = median_time(ours, max(5, sizes.runs * 5))
-                base_time = median_time(
-                    lambda sql=sql, params=params: connection.execute(sql, params).fetchall(),
-                    max(5, sizes.runs * 5),
-                )
-                per_size[name][visits] = ours_time
-                figures.append(
-                    Figure(
-                        f"{name} one site, {total:,} visits (API)",
-                        ours_time,
-                        base_time,
-                        2.0,
-                        note=f"{found} rows",
-                    )
-                )
-            connection.close()
-            cli_args = {
-                "upcoming": ["upcoming", "--from", start.isoformat(), "--days", "7", "--site", "S0"],
-                "overdue": ["overdue", "--as-of", AS_OF.isoformat(), "--site", "S0"],
-            }
-            for name, args in cli_args.items():
-                cli_time = median_time(
-                    lambda args=args: subprocess.run(
-                        [*planner_command(), "--db", str(db), *args],
-                        check=True,
-                        capture_output=True,
-                    ),
-                    max(3, sizes.runs),
-                )
-                figures.append(Figure(f"{name} one site, {total:,} visits (CLI)", cli_time, None,
-                                      None))  # fmt: skip
-    for name, times in per_size.items():
-        small, large = times[sizes.small_visits], times[sizes.large_visits]
+        found, per_size[visits] = time_queries(db, total, max(5, sizes.runs * 5))
+        figures.extend(found)
+    for name in ("upcoming", "overdue"):
+        small, large = per_size[sizes.small_visits][name], per_size[sizes.large_visits][name]
         figures.append(
             Figure(f"{name}: large db vs small db (API)", large, small, 1.5, note="flat scaling")
         )
@@ -352,40 +357,47 @@ def drain(chunks: Iterable[bytes]) -> int:
     return size
 
 
+def time_export(planner: Planner, total: int, runs: int) -> list[Figure]:
+    scope = ExportScope()
+    zones = planner.calendar_zones(scope)
+    records = list(planner.visits(scope))
+    ours = median_time(lambda: drain(render(records, name="bench", zones=zones)), runs)
+    base = median_time(lambda: drain(plain_writer(records)), runs)
+
+    def from_db() -> int:
+        return drain(
+            render(planner.visits(scope), name="bench", zones=planner.calendar_zones(scope))
+        )
+
+    end_to_end = median_time(from_db, runs)
+    return [
+        Figure(f"export .ics render, {total:,} events", ours, base, 3.0,
+               note=f"{total / ours:,.0f} events/s"),
+        Figure(f"export .ics from the db (API), {total:,} events", end_to_end, None, None,
+               note=f"{total / end_to_end:,.0f} events/s"),
+    ]  # fmt: skip
+
+
+def peak_export_memory(planner: Planner) -> float:
+    """Peak traced memory (MB) of a streamed export from the database."""
+    scope = ExportScope()
+    tracemalloc.start()
+    try:
+        drain(render(planner.visits(scope), name="bench", zones=planner.calendar_zones(scope)))
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
 def bench_export(folder: Path, sizes: Sizes) -> list[Figure]:
     figures = []
     peaks: dict[int, float] = {}
     for visits in (sizes.export_visits // 10, sizes.export_visits):
         db, total = build_query_db(folder, f"export-{visits}.db", visits)
         with Planner(str(db), actor="bench", clock=lambda: FIXED_NOW) as planner:
-            scope = ExportScope()
-            zones = planner.calendar_zones(scope)
-            records = list(planner.visits(scope))
             if visits == sizes.export_visits:
-                ours = median_time(
-                    lambda: drain(render(records, name="bench", zones=zones)), sizes.runs
-                )
-                base = median_time(lambda: drain(plain_writer(records)), sizes.runs)
-                figures.append(
-                    Figure(f"export .ics render, {total:,} events", ours, base, 3.0,
-                           note=f"{total / ours:,.0f} events/s")  # fmt: skip
-                )
-                end_to_end = median_time(
-                    lambda: drain(
-                        render(planner.visits(scope), name="bench",
-                               zones=planner.calendar_zones(scope))  # fmt: skip
-                    ),
-                    sizes.runs,
-                )
-                figures.append(
-                    Figure(f"export .ics from the db (API), {total:,} events", end_to_end,
-                           None, None, note=f"{total / end_to_end:,.0f} events/s")  # fmt: skip
-                )
-            del records
-            tracemalloc.start()
-            drain(render(planner.visits(scope), name="bench", zones=planner.calendar_zones(scope)))
-            peaks[total] = tracemalloc.get_traced_memory()[1] / 1e6
-            tracemalloc.stop()
+                figures.extend(time_export(planner, total, sizes.runs))
+            peaks[total] = peak_export_memory(planner)
     (small, small_peak), (large, large_peak) = sorted(peaks.items())
     figures.append(
         Figure(
@@ -434,8 +446,9 @@ def bench_replan(folder: Path, sizes: Sizes) -> list[Figure]:
     runs = max(5, sizes.runs * 5)
     with Planner(str(db), actor="bench", clock=lambda: FIXED_NOW) as planner:
         planner.add_protocol(str(protocol_file))
+        day1 = date(2026, 6, 1)
         planner.enroll_many(
-            [Enrolment(f"C{i:03d}", "bench-chain", "A", "S0", date(2026, 6, 1)) for i in range(runs)]
+            [Enrolment(f"C{i:03d}", "bench-chain", "A", "S0", day1) for i in range(runs)]
         )
         counter = iter(range(runs))
 
@@ -446,8 +459,9 @@ def bench_replan(folder: Path, sizes: Sizes) -> list[Figure]:
         move_time = median_time(move, runs)
         # A closing date over ~N visits of the "visit" kind at site S1.
         count = max(1, sizes.closing_visits // 4)
+        day1 = date(2026, 1, 5)
         planner.enroll_many(
-            [Enrolment(f"K{i:05d}", "ucmsc-dlc", "CTRL", "S1", date(2026, 1, 5)) for i in range(count)]
+            [Enrolment(f"K{i:05d}", "ucmsc-dlc", "CTRL", "S1", day1) for i in range(count)]
         )
         start = time.perf_counter()
         changed = planner.close_site("S1", date(2026, 2, 2), date(2026, 2, 2), "bench")
