@@ -18,6 +18,8 @@ def backup_to(url: URL, destination: str) -> int:
     Others may go on writing: the copy is one consistent snapshot. The copy is
     written beside the destination first and moved into place when complete.
     """
+    if not destination.strip():
+        raise InputError("the backup file name is empty")
     source = sqlite_path(url)
     if source is None:
         raise InputError("db backup works on SQLite files; use your server's tools otherwise")
@@ -41,8 +43,13 @@ def backup_to(url: URL, destination: str) -> int:
         raise InputError(f"cannot write the backup to {destination!r}: {error}") from None
     finally:
         src.close()
-    if check != "ok":
-        os.unlink(temporary)
-        raise InputError(f"the backup failed its integrity check: {check}")
-    os.replace(temporary, destination)
+    try:
+        if check != "ok":
+            raise InputError(f"the backup failed its integrity check: {check}")
+        os.replace(temporary, destination)
+    except OSError as error:
+        raise InputError(f"cannot write the backup to {destination!r}: {error.strerror}") from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
     return pages

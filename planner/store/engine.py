@@ -24,6 +24,8 @@ DEFAULT_DB = "planner.db"
 
 def resolve_url(db: str | None) -> URL:
     """A path or an SQLAlchemy URL; default ``$PLANNER_DB``, else ``planner.db``."""
+    if db is not None and not db.strip():
+        raise InputError("--db is empty; give a database file or URL")
     db = db or os.environ.get("PLANNER_DB") or DEFAULT_DB
     if "://" not in db:
         return URL.create("sqlite", database=os.path.abspath(db))

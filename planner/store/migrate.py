@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 
 from planner.errors import SchemaError
 from planner.store.backup import backup_to
@@ -45,7 +45,7 @@ def current_revision(engine: Engine) -> str | None:
                     raise SchemaError("the database holds tables but is not a planner database")
                 return None
             rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    except OperationalError as error:
+    except DatabaseError as error:  # also OperationalError: locked, unreadable
         raise SchemaError(f"cannot open the database: {error.orig}") from None
     return str(rows[0][0]) if rows else None
 
