@@ -52,8 +52,16 @@ from planner.store.models import (
     SiteCapacity,
     SiteClosure,
     Visit,
+    participants_table,
+    visits_table,
 )
-from planner.store.records import ProtocolCache, parse_snapshot, to_records, visit_select
+from planner.store.records import (
+    ProtocolCache,
+    parse_snapshot,
+    read_records,
+    to_records,
+    visit_select,
+)
 from planner.visits import VisitRecord
 
 Clock = Callable[[], datetime]
@@ -151,6 +159,7 @@ class Planner:
             self.engine.dispose()
             raise
         self.actor = (actor or default_actor())[:100]
+        self._protocols = ProtocolCache()
         self._clock = clock or utc_now
 
     def __enter__(self) -> Planner:
@@ -444,7 +453,7 @@ class Planner:
                 rows = session.execute(
                     visit_select().where(Visit.site_id == site_id, Visit.status == "scheduled")
                 )
-                for record in to_records(session, iter(rows)):
+                for record in to_records(session.connection(), iter(rows), self._protocols):
                     reason = calendar.closed_reason(record.target)
                     if reason and calendar.is_conflict(record.target, record.setting):
                         found.append((record, reason))
@@ -485,7 +494,8 @@ class Planner:
                             Visit.target == day,
                         )
                     )
-                    ids = tuple(r.visit_id for r in to_records(session, iter(rows)))
+                    found = to_records(session.connection(), iter(rows), self._protocols)
+                    ids = tuple(r.visit_id for r in found)
                     problems.append(CapacityProblem(code, day, kind, per_day, count, ids))
         return sorted(problems, key=lambda p: (p.day, p.site, p.kind))
 
@@ -566,7 +576,12 @@ class Planner:
                 }
                 for e in enrolments
             ]
-            ids = _insert_returning_ids(session, participant_rows)
+            connection = session.connection()
+            try:
+                connection.execute(insert(participants_table), participant_rows)
+            except IntegrityError:
+                raise InputError("a participant code was enrolled meanwhile; retry") from None
+            ids = _ids_by_code(session, codes)
             plans: dict[tuple[int, str, date, int], list[dict[str, Any]]] = {}
             calendars: dict[int, SiteCalendar] = {}
             visit_rows: list[dict[str, Any]] = []
@@ -615,7 +630,7 @@ class Planner:
                     }
                 )
             if visit_rows:
-                session.execute(insert(Visit), visit_rows)
+                connection.execute(insert(visits_table), visit_rows)
             session.execute(insert(AuditEntry), audit_rows)
         return len(enrolments)
 
@@ -628,7 +643,7 @@ class Planner:
             if pid is None:
                 raise NotFound(f"unknown participant {participant!r}")
             query = visit_select().where(Visit.participant_id == pid)
-            return list(to_records(session, iter(session.execute(query))))
+            return list(read_records(session.connection(), query, self._protocols))
 
     def upcoming(
         self,
@@ -657,7 +672,7 @@ class Planner:
                     Visit.status == "scheduled",
                 )
                 query = self._filter(session, query, protocol, arm, kind)
-                records.extend(to_records(session, iter(session.execute(query))))
+                records.extend(read_records(session.connection(), query, self._protocols))
         return _sorted(records) if len(spans) > 1 else records
 
     def overdue(self, as_of: date | None = None, *, site: str | None = None) -> list[VisitRecord]:
@@ -671,7 +686,7 @@ class Planner:
                     Visit.status == "scheduled",
                     Visit.window_end < cutoff,
                 )
-                records.extend(to_records(session, iter(session.execute(query))))
+                records.extend(read_records(session.connection(), query, self._protocols))
         return _sorted(records) if len(spans) > 1 else records
 
     def deviations(self, *, site: str | None = None) -> list[VisitRecord]:
@@ -680,14 +695,15 @@ class Planner:
             query = visit_select().where(Visit.deviation.is_(True))
             if site is not None:
                 query = query.where(Visit.site_id == self._site_id(session, site))
-            return list(to_records(session, iter(session.execute(query))))
+            return list(read_records(session.connection(), query, self._protocols))
 
     def visits(self, scope: ExportScope | None = None) -> Iterator[VisitRecord]:
         """Visits for an export, streamed in date order."""
         with self._read() as session:
             query = visit_select().where(*self._scope(session, scope or ExportScope()))
-            result = session.execute(query.execution_options(yield_per=2000))
-            yield from to_records(session, iter(result))
+            yield from read_records(
+                session.connection(), query.execution_options(yield_per=2000), self._protocols
+            )
 
     def calendar_zones(self, scope: ExportScope | None = None) -> dict[str, tuple[date, date]]:
         """The time zones of an export's timed visits, each with its date range."""
@@ -754,12 +770,14 @@ class Planner:
     ) -> list[tuple[int, date]]:
         query = select(Site.id, Site.timezone).order_by(Site.code)
         if site is not None:
-            self._site_id(session, site)
             query = query.where(Site.code == site)
-        return [
+        spans = [
             (site_id, given if given is not None else default(self.today(zone)))
             for site_id, zone in session.execute(query)
         ]
+        if site is not None and not spans:
+            raise NotFound(f"unknown site {site!r} ({self._site_choices()})")
+        return spans
 
     def _filter(
         self,
@@ -1109,7 +1127,7 @@ class Planner:
         return row
 
     def _participant_protocol(self, session: Session, participant: Participant) -> StudyProtocol:
-        protocol, _ = ProtocolCache(session).get(participant.protocol_version_id)
+        protocol, _ = self._protocols.get(session.connection(), participant.protocol_version_id)
         return protocol
 
     def _audit(
@@ -1186,17 +1204,15 @@ def _existing_codes(session: Session, codes: Iterable[str]) -> set[str]:
     return found
 
 
-def _insert_returning_ids(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    try:
-        result = session.execute(
-            insert(Participant).returning(
-                Participant.id, Participant.code, sort_by_parameter_order=True
-            ),
-            rows,
+def _ids_by_code(session: Session, codes: Sequence[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    for first in range(0, len(codes), 500):
+        batch = codes[first : first + 500]
+        rows = session.execute(
+            select(Participant.code, Participant.id).where(Participant.code.in_(batch))
         )
-    except IntegrityError:
-        raise InputError("a participant code is already enrolled") from None
-    return {code: pid for pid, code in result}
+        ids.update({code: pid for code, pid in rows})
+    return ids
 
 
 def _plan_rows(

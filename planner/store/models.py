@@ -8,6 +8,7 @@ the site's zone; moments (``*_at``) are UTC.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import cast
 
 from sqlalchemy import (
     Boolean,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -159,3 +161,8 @@ class AuditEntry(Base):
     before: Mapped[str | None] = mapped_column(Text, nullable=True)
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+#: The tables themselves, for bulk Core inserts (executemany, no ORM objects).
+participants_table = cast(Table, Participant.__table__)
+visits_table = cast(Table, Visit.__table__)

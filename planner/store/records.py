@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from planner.protocol import Series, StudyProtocol, parse
 from planner.schedule import study_day
@@ -42,18 +42,21 @@ _COLUMNS = (
 
 def visit_select() -> AnySelect:
     """Visits joined with what a record needs, in the order people read them."""
-    return (
-        select(*_COLUMNS)
-        .join(Participant, Participant.id == Visit.participant_id)
-        .join(Site, Site.id == Visit.site_id)
-        .order_by(
-            Visit.target,
-            func.coalesce(Visit.time, ""),
-            Participant.code,
-            Visit.event,
-            Visit.occurrence,
-        )
+    return _VISIT_SELECT
+
+
+_VISIT_SELECT: AnySelect = (
+    select(*_COLUMNS)
+    .join(Participant, Participant.id == Visit.participant_id)
+    .join(Site, Site.id == Visit.site_id)
+    .order_by(
+        Visit.target,
+        func.coalesce(Visit.time, ""),
+        Participant.code,
+        Visit.event,
+        Visit.occurrence,
     )
+)
 
 
 @lru_cache(maxsize=64)
@@ -63,28 +66,36 @@ def parse_snapshot(source: str, name: str) -> StudyProtocol:
 
 
 class ProtocolCache:
-    """Protocol versions parsed once per session, by row id."""
+    """Protocol versions parsed once, by row id.
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    A stored version never changes, so one cache serves every transaction of
+    a :class:`planner.api.Planner`.
+    """
+
+    def __init__(self) -> None:
         self._versions: dict[int, tuple[StudyProtocol, int]] = {}
         self._series: dict[tuple[int, str, str], Series] = {}
 
-    def get(self, version_id: int) -> tuple[StudyProtocol, int]:
+    def get(self, connection: Connection, version_id: int) -> tuple[StudyProtocol, int]:
         found = self._versions.get(version_id)
         if found is None:
-            row = self._session.get(ProtocolVersion, version_id)
+            row = connection.execute(
+                select(
+                    ProtocolVersion.protocol_id, ProtocolVersion.version, ProtocolVersion.source
+                ).where(ProtocolVersion.id == version_id)
+            ).first()
             if row is None:
                 raise LookupError(f"protocol version {version_id} is missing")
-            found = (parse_snapshot(row.source, f"{row.protocol_id} v{row.version}"), row.version)
+            protocol_id, version, source = row
+            found = (parse_snapshot(source, f"{protocol_id} v{version}"), version)
             self._versions[version_id] = found
         return found
 
-    def series(self, version_id: int, arm: str, event: str) -> Series:
+    def series(self, connection: Connection, version_id: int, arm: str, event: str) -> Series:
         key = (version_id, arm, event)
         found = self._series.get(key)
         if found is None:
-            protocol, _ = self.get(version_id)
+            protocol, _ = self.get(connection, version_id)
             for series in protocol.series_for(arm):
                 self._series[(version_id, arm, series.code)] = series
             found = self._series[key]
@@ -117,10 +128,16 @@ def scientific(value: float) -> str:
     return f"{mantissa}×10^{int(exponent)}"
 
 
-def to_records(
-    session: Session, rows: Iterator[Any], cache: ProtocolCache | None = None
+def read_records(
+    connection: Connection, query: AnySelect, cache: ProtocolCache
 ) -> Iterator[VisitRecord]:
-    cache = cache or ProtocolCache(session)
+    """Run a :func:`visit_select` query; yield its rows as records."""
+    return to_records(connection, iter(connection.execute(query)), cache)
+
+
+def to_records(
+    connection: Connection, rows: Iterator[Any], cache: ProtocolCache
+) -> Iterator[VisitRecord]:
     doses: dict[tuple[int, str, str, float | None], str] = {}
     for row in rows:
         (
@@ -145,8 +162,8 @@ def to_records(
             site,
             zone,
         ) = row
-        protocol, version = cache.get(version_id)
-        series = cache.series(version_id, arm, event)
+        protocol, version = cache.get(connection, version_id)
+        series = cache.series(connection, version_id, arm, event)
         dose_key = (version_id, arm, event, weight)
         dose = doses.get(dose_key)
         if dose is None:
