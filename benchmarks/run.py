@@ -238,18 +238,24 @@ def build_query_db(folder: Path, name: str, visits: int) -> tuple[Path, int]:
     return db, total
 
 
-HAND_UPCOMING = """
-SELECT v.event, v.occurrence, v.target, v.time, p.code
-FROM visits v JOIN participants p ON p.id = v.participant_id
-WHERE v.site_id = ? AND v.target >= ? AND v.target < ? AND v.status = 'scheduled'
-ORDER BY v.target, coalesce(v.time, ''), p.code, v.event, v.occurrence
+#: Hand-written queries returning the same rows (same columns, joins and order) as the API.
+_HAND_SELECT = """
+SELECT v.event, v.occurrence, v.ideal, v.target, v.window_start, v.window_end, v.time,
+       v.duration_minutes, v.status, v.actual, v.deviation, v.revision, v.updated_at,
+       p.code, p.arm, p.day1, p.weight_kg, p.protocol_version_id, s.code, s.timezone
+FROM visits v JOIN participants p ON p.id = v.participant_id JOIN sites s ON s.id = v.site_id
 """
-HAND_OVERDUE = """
-SELECT v.event, v.occurrence, v.target, v.time, p.code
-FROM visits v JOIN participants p ON p.id = v.participant_id
-WHERE v.site_id = ? AND v.status = 'scheduled' AND v.window_end < ?
-ORDER BY v.target, coalesce(v.time, ''), p.code, v.event, v.occurrence
-"""
+_HAND_ORDER = "ORDER BY v.target, coalesce(v.time, ''), p.code, v.event, v.occurrence"
+HAND_UPCOMING = (
+    _HAND_SELECT
+    + "WHERE v.site_id = ? AND v.target >= ? AND v.target < ? AND v.status = 'scheduled'\n"
+    + _HAND_ORDER
+)
+HAND_OVERDUE = (
+    _HAND_SELECT
+    + "WHERE v.site_id = ? AND v.status = 'scheduled' AND v.window_end < ?\n"
+    + _HAND_ORDER
+)
 
 
 def time_queries(db: Path, total: int, runs: int) -> tuple[list[Figure], dict[str, float]]:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DatabaseError, OperationalError
@@ -21,12 +20,17 @@ from planner.errors import SchemaError
 from planner.store.backup import backup_to
 from planner.store.engine import make_engine, sqlite_path
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 #: The newest migration. A test keeps it equal to the migrations' head, so
 #: start-up needs no scan of the migration scripts.
 HEAD = "0003"
 
 
 def alembic_config(url: URL) -> Config:
+    from alembic.config import Config  # only when migrating: alembic is slow to import
+
     config = Config()
     config.set_main_option("script_location", str(resources.files("migrations")))
     config.set_main_option(
@@ -98,5 +102,7 @@ def upgrade(url: URL, *, backup: bool = True, now: datetime | None = None) -> st
         stamp = (now or datetime.now()).strftime("%Y%m%dT%H%M%S")
         copy = f"{path}.{revision}-{stamp}.bak"
         backup_to(url, copy)
+    from alembic import command
+
     command.upgrade(alembic_config(url), "head")
     return copy
