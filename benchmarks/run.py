@@ -463,8 +463,8 @@ def bench_replan(folder: Path, sizes: Sizes) -> list[Figure]:
             planner.move(f"C{i:03d}/ANCHOR/1", date(2026, 6, 3), reason="bench")
 
         move_time = median_time(move, runs)
-        # A closing date over ~N visits of the "visit" kind at site S1.
-        count = max(1, sizes.closing_visits // 4)
+        # A closing date over N visits: every control participant's week-4 follow-up.
+        count = sizes.closing_visits
         day1 = date(2026, 1, 5)
         planner.enroll_many(
             [Enrolment(f"K{i:05d}", "ucmsc-dlc", "CTRL", "S1", day1) for i in range(count)]

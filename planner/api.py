@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, case, func, insert, select, update
+from sqlalchemy import Date, Engine, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -664,15 +664,14 @@ class Planner:
         with self._read() as session:
             spans = self._site_spans(session, site, start, lambda today: today)
             records: list[VisitRecord] = []
-            for site_id, first in spans:
-                query = visit_select().where(
-                    Visit.site_id == site_id,
-                    Visit.target >= first,
-                    Visit.target < first + timedelta(days=days),
-                    Visit.status == "scheduled",
-                )
+            connection = session.connection()
+            query = _UPCOMING
+            if protocol or arm or kind:
                 query = self._filter(session, query, protocol, arm, kind)
-                records.extend(read_records(session.connection(), query, self._protocols))
+            for site_id, first in spans:
+                params = {"site": site_id, "first": first, "end": first + timedelta(days=days)}
+                rows = connection.execute(query, params)
+                records.extend(to_records(connection, iter(rows), self._protocols))
         return _sorted(records) if len(spans) > 1 else records
 
     def overdue(self, as_of: date | None = None, *, site: str | None = None) -> list[VisitRecord]:
@@ -680,13 +679,10 @@ class Planner:
         with self._read() as session:
             spans = self._site_spans(session, site, as_of, lambda today: today)
             records: list[VisitRecord] = []
+            connection = session.connection()
             for site_id, cutoff in spans:
-                query = visit_select().where(
-                    Visit.site_id == site_id,
-                    Visit.status == "scheduled",
-                    Visit.window_end < cutoff,
-                )
-                records.extend(read_records(session.connection(), query, self._protocols))
+                rows = connection.execute(_OVERDUE, {"site": site_id, "cutoff": cutoff})
+                records.extend(to_records(connection, iter(rows), self._protocols))
         return _sorted(records) if len(spans) > 1 else records
 
     def deviations(self, *, site: str | None = None) -> list[VisitRecord]:
@@ -1156,6 +1152,19 @@ class Planner:
 
 
 # ------------------------------------------------------------------- helpers
+
+#: The coordinators' daily queries, built once (parameters bound per call).
+_UPCOMING = visit_select().where(
+    Visit.site_id == bindparam("site"),
+    Visit.target >= bindparam("first", type_=Date),
+    Visit.target < bindparam("end", type_=Date),
+    Visit.status == "scheduled",
+)
+_OVERDUE = visit_select().where(
+    Visit.site_id == bindparam("site"),
+    Visit.status == "scheduled",
+    Visit.window_end < bindparam("cutoff", type_=Date),
+)
 
 
 def _check_code(code: str, what: str) -> None:
