@@ -13,7 +13,6 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any, Literal
 
 Status = Literal["scheduled", "completed", "missed", "cancelled"]
@@ -29,7 +28,6 @@ def visit_id(participant: str, event: str, occurrence: int) -> str:
     return f"{participant}/{event}/{occurrence}"
 
 
-@lru_cache(maxsize=1 << 16)
 def visit_uid(protocol: str, participant: str, event: str, occurrence: int) -> str:
     """The iCalendar UID of a visit: stable forever, opaque, not a row id.
 
