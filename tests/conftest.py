@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from planner.api import Planner
 from planner.cli import main
 from tests.parsers import icaljs  # noqa: F401  (a fixture for every test module)
+from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 #: The moment every test's clock shows unless it says otherwise.
 NOW = datetime(2026, 11, 22, 8, 30, 0)
