@@ -18,7 +18,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 
 from planner.errors import SchemaError
 from planner.store.backup import backup_to
-from planner.store.engine import make_engine, sqlite_path
+from planner.store.engine import is_sqlite, make_engine, sqlite_path
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -60,12 +60,26 @@ def ensure_current(url: URL, engine: Engine) -> None:
     if revision == HEAD:
         return
     if revision is None:
-        _create(url, engine)
+        if is_sqlite(url) and sqlite_path(url) is None:
+            _create_in_memory(url, engine)
+        else:
+            _create(url, engine)
         return
     raise SchemaError(
         f"the database schema is at revision {revision} but this planner needs {HEAD}; "
         "run `planner db upgrade` (it keeps a backup copy first)"
     )
+
+
+def _create_in_memory(url: URL, engine: Engine) -> None:
+    """An in-memory database lives in its connection: migrate on that one."""
+    from alembic import command
+
+    config = alembic_config(url)
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        connection.commit()
 
 
 def _create(url: URL, engine: Engine) -> None:

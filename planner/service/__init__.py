@@ -1,0 +1,1 @@
+"""The parts of :class:`planner.api.Planner`, one module per concern."""
