@@ -54,12 +54,16 @@ def _status(record: VisitRecord) -> str:
 
 
 def visit_rows(records: Sequence[VisitRecord], *, status: bool = True) -> str:
-    headers = ["DATE", "TIME", "VISIT", "WHAT", "WINDOW"] + (["STATUS"] if status else [])
+    """Visits as a table; a SITE column appears when they come from several sites."""
+    several_sites = len({r.site for r in records}) > 1
+    headers = ["DATE", "TIME", *(["SITE"] if several_sites else []), "VISIT", "WHAT", "WINDOW"]
+    headers += ["STATUS"] if status else []
     rows = []
     for r in records:
         row = [
             r.target.isoformat(),
             r.time or "",
+            *([r.site] if several_sites else []),
             r.visit_id,
             f"{r.label} {r.occurrence}/{r.count}",
             f"{r.window_start:%m-%d}..{r.window_end:%m-%d}",
@@ -69,7 +73,8 @@ def visit_rows(records: Sequence[VisitRecord], *, status: bool = True) -> str:
         rows.append(row)
     if not rows:
         return "(no visits)"
-    return table(headers, rows, shrink=(3, 2))
+    what = headers.index("WHAT")
+    return table(headers, rows, shrink=(what, what - 1))
 
 
 def render_visits(records: Sequence[VisitRecord], fmt: Format, *, status: bool = True) -> str:

@@ -505,10 +505,21 @@ def test_upcoming_table_is_sorted_and_fits_80_columns(cli: Cli, enrolled: Path) 
 
     lines = result.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines), max(lines, key=len)
-    assert lines[0].split() == ["DATE", "TIME", "VISIT", "WHAT", "WINDOW"]
+    # visits from several sites: the table names the site of each
+    assert lines[0].split() == ["DATE", "TIME", "SITE", "VISIT", "WHAT", "WINDOW"]
     assert len(lines) == 1 + len(EXPECTED_UPCOMING)
+    sites = {v["visit_id"]: v["site"] for v in as_json(cli("upcoming", *UPCOMING_WINDOW,
+                                                           "--format", "json"))}  # fmt: skip
+    assert len(set(sites.values())) > 1
     for line, (visit_id, target, time) in zip(lines[1:], EXPECTED_UPCOMING, strict=True):
-        assert line.startswith(f"{target}  {time or '     '}  {visit_id} ")
+        site = sites[visit_id].ljust(max(4, *map(len, sites.values())))
+        assert line.startswith(f"{target}  {time or '     '}  {site}  {visit_id} ")
+
+
+def test_a_one_site_table_has_no_site_column(cli: Cli, enrolled: Path) -> None:
+    one_site = as_json(cli("upcoming", *UPCOMING_WINDOW, "--format", "json"))[0]["site"]
+    lines = cli("upcoming", *UPCOMING_WINDOW, "--site", one_site).stdout.splitlines()
+    assert lines[0].split() == ["DATE", "TIME", "VISIT", "WHAT", "WINDOW"]
 
 
 def test_upcoming_leaves_out_visits_no_longer_scheduled(cli: Cli, enrolled: Path) -> None:
