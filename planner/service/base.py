@@ -16,13 +16,14 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from planner.bundled import BUNDLED_IDS, bundled_source
+from planner.bundled import bundled as bundled_protocol
 from planner.calendar import (
     Closure,
     SiteCalendar,
     calendar_from_row,
 )
 from planner.errors import NotFound, StaleData
-from planner.protocol import StudyProtocol, fingerprint, parse
+from planner.protocol import StudyProtocol, fingerprint
 from planner.schedule import VisitKey, expand
 from planner.store.engine import make_engine, resolve_url
 from planner.store.migrate import ensure_current
@@ -165,7 +166,8 @@ class Service:
 
     @staticmethod
     def bundled(protocol_id: str) -> StudyProtocol:
-        return parse(bundled_source(protocol_id), f"bundled:{protocol_id}")
+        """A bundled protocol (parsed once per process)."""
+        return bundled_protocol(protocol_id)
 
     def _store_protocol(
         self, session: Session, protocol: StudyProtocol, source: str
