@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 
 from planner.api import Planner
 from planner.store.engine import resolve_url
-from planner.store.migrate import HEAD, alembic_config
+from planner.store.migrate import HEAD, REVISIONS, alembic_config
 from tests.conftest import dump
 
 Cli = Callable[..., Any]
@@ -138,6 +138,7 @@ def test_revisions_form_one_line_from_base() -> None:
     script = scripts()
 
     assert revisions[-1] == HEAD
+    assert tuple(revisions) == REVISIONS
     assert script.get_revision(revisions[0]).down_revision is None  # type: ignore[union-attr]
     for older, newer in itertools.pairwise(revisions):
         assert script.get_revision(newer).down_revision == older  # type: ignore[union-attr]
@@ -315,3 +316,16 @@ def test_the_audit_trail_refuses_update_and_delete(db_path: Path, cycled: bool) 
     after = query(db_path, "SELECT * FROM audit ORDER BY id")
     assert after[: len(before)] == before
     assert len(after) == len(before) + 1
+
+
+def test_a_database_from_a_newer_planner_is_refused_plainly(cli: Cli, db_path: Path) -> None:
+    assert cli("site", "add", "WUH", "--timezone", "Asia/Shanghai").exit_code == 0
+    with sqlite3.connect(db_path) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    before = dump(db_path)
+    for args in (("site", "list"), ("db", "upgrade")):
+        result = cli(*args)
+        assert result.exit_code == 1
+        assert "made by a newer planner" in result.stderr
+        assert len(result.stderr.splitlines()) == 1
+    assert dump(db_path) == before

@@ -23,9 +23,10 @@ from planner.store.engine import is_sqlite, make_engine, sqlite_path
 if TYPE_CHECKING:
     from alembic.config import Config
 
-#: The newest migration. A test keeps it equal to the migrations' head, so
-#: start-up needs no scan of the migration scripts.
-HEAD = "0003"
+#: The migrations, oldest first, and the newest. A test keeps them equal to the
+#: scripts in ``migrations/``, so start-up needs no scan of those scripts.
+REVISIONS = ("0001", "0002", "0003")
+HEAD = REVISIONS[-1]
 
 
 def alembic_config(url: URL) -> Config:
@@ -65,6 +66,7 @@ def ensure_current(url: URL, engine: Engine) -> None:
         else:
             _create(url, engine)
         return
+    _refuse_newer(revision)
     raise SchemaError(
         f"the database schema is at revision {revision} but this planner needs {HEAD}; "
         "run `planner db upgrade` (it keeps a backup copy first)"
@@ -101,6 +103,14 @@ def _create(url: URL, engine: Engine) -> None:
                 return
 
 
+def _refuse_newer(revision: str) -> None:
+    if revision not in REVISIONS:
+        raise SchemaError(
+            f"the database schema is at revision {revision}, which this planner does not "
+            f"know (it knows up to {HEAD}): it was made by a newer planner; use that one"
+        )
+
+
 def upgrade(url: URL, *, backup: bool = True, now: datetime | None = None) -> str | None:
     """Upgrade to HEAD; return the path of the backup made, if any."""
     engine = make_engine(url, foreign_keys=False)
@@ -110,6 +120,8 @@ def upgrade(url: URL, *, backup: bool = True, now: datetime | None = None) -> st
         engine.dispose()
     if revision == HEAD:
         return None
+    if revision is not None:
+        _refuse_newer(revision)
     copy = None
     path = sqlite_path(url)
     if backup and revision is not None and path is not None:
