@@ -67,14 +67,11 @@ def run_demo(
         except NotFound:
             new.append(enrolment)
     planner.enroll_many(new)
-    emit(f"{len(new)} participants enrolled ({len(SITES) * 6 - len(new)} were there already)")
-    emit("")
-    emit(f"Visits due in the 14 days from {today}:")
-    emit(render_visits(planner.upcoming(today, 14), "table", status=False))
 
+    # The calendars first, so that they are written even if nobody reads the table.
     os.makedirs(out_dir, exist_ok=True)
     protect = protected_paths(sqlite_path(planner.url))
-    emit("")
+    written = []
     for code, _, _ in SITES:
         scope = ExportScope(site=code)
         path = os.path.join(out_dir, f"{code}.ics")
@@ -84,4 +81,12 @@ def run_demo(
             zones=planner.calendar_zones(scope),
         )
         size = write_atomically(path, chunks, protect=protect)
-        emit(f"wrote {path} ({size} bytes)")
+        written.append(f"wrote {path} ({size} bytes)")
+
+    emit(f"{len(new)} participants enrolled ({len(SITES) * 6 - len(new)} were there already)")
+    emit("")
+    emit(f"Visits due in the 14 days from {today}:")
+    emit(render_visits(planner.upcoming(today, 14), "table", status=False))
+    emit("")
+    for line in written:
+        emit(line)
