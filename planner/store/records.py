@@ -138,63 +138,56 @@ def read_records(
 def to_records(
     connection: Connection, rows: Iterator[Any], cache: ProtocolCache
 ) -> Iterator[VisitRecord]:
-    doses: dict[tuple[int, str, str, float | None], str] = {}
+    """Rows of :func:`visit_select` as records (arguments in field order: a hot loop)."""
+    # What a series contributes, once per (version, arm, event, weight).
+    known: dict[tuple[int, str, str, float | None], tuple[Any, ...]] = {}
     for row in rows:
-        (
+        (event, occurrence, ideal, target, w_start, w_end, time, duration, status, actual,
+         deviation, revision, updated, participant, arm, day1, weight, version_id, site,
+         zone) = row  # fmt: skip
+        key = (version_id, arm, event, weight)
+        fixed = known.get(key)
+        if fixed is None:
+            protocol, version = cache.get(connection, version_id)
+            series = cache.series(connection, version_id, arm, event)
+            fixed = known[key] = (
+                protocol.id,
+                version,
+                series.label,
+                series.kind,
+                series.contact,
+                series.setting,
+                series.timing.size,
+                dose_text(protocol, arm, series, weight),
+            )
+        protocol_id, version, label, kind, contact, setting, count, dose = fixed
+        yield VisitRecord(
+            visit_id(participant, event, occurrence),
+            participant,
+            site,
+            protocol_id,
+            version,
+            arm,
             event,
+            label,
+            kind,
+            contact,
+            setting,
             occurrence,
+            count,
+            study_day(day1, target),
             ideal,
             target,
             w_start,
             w_end,
             time,
             duration,
+            zone,
             status,
             actual,
-            deviation,
+            bool(deviation),
             revision,
             updated,
-            participant,
-            arm,
-            day1,
-            weight,
-            version_id,
-            site,
-            zone,
-        ) = row
-        protocol, version = cache.get(connection, version_id)
-        series = cache.series(connection, version_id, arm, event)
-        dose_key = (version_id, arm, event, weight)
-        dose = doses.get(dose_key)
-        if dose is None:
-            dose = doses[dose_key] = dose_text(protocol, arm, series, weight)
-        yield VisitRecord(
-            visit_id=visit_id(participant, event, occurrence),
-            participant=participant,
-            site=site,
-            protocol=protocol.id,
-            protocol_version=version,
-            arm=arm,
-            event=event,
-            label=series.label,
-            kind=series.kind,
-            contact=series.contact,
-            setting=series.setting,
-            occurrence=occurrence,
-            count=series.timing.size,
-            study_day=study_day(day1, target),
-            ideal=ideal,
-            target=target,
-            window_start=w_start,
-            window_end=w_end,
-            time=time,
-            duration_minutes=duration,
-            timezone=zone,
-            status=status,
-            actual=actual,
-            deviation=bool(deviation),
-            revision=revision,
-            updated=updated,
-            dose=dose,
-            uid=visit_uid(protocol.id, participant, event, occurrence),
+            dose,
+            visit_uid(protocol_id, participant, event, occurrence),
         )
