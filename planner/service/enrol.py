@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -59,7 +59,7 @@ class EnrolmentPart(Service):
             sites = {row.code: row for row in session.scalars(select(Site))}
             versions: dict[str, tuple[ProtocolVersion, StudyProtocol]] = {}
             codes = [e.participant for e in enrolments]
-            taken = _existing_codes(session, codes)
+            taken = _ids_by_code(session, codes).keys()
             for enrolment in enrolments:
                 where = f"{source} line {enrolment.line}: " if source else ""
                 try:
@@ -157,22 +157,8 @@ class EnrolmentPart(Service):
         return len(enrolments)
 
 
-def _existing_codes(session: Session, codes: Iterable[str]) -> set[str]:
-    found: set[str] = set()
-    batch: list[str] = []
-    for code in codes:
-        batch.append(code)
-        if len(batch) == 500:
-            found |= set(
-                session.scalars(select(Participant.code).where(Participant.code.in_(batch)))
-            )
-            batch = []
-    if batch:
-        found |= set(session.scalars(select(Participant.code).where(Participant.code.in_(batch))))
-    return found
-
-
 def _ids_by_code(session: Session, codes: Sequence[str]) -> dict[str, int]:
+    """Row ids of the participants among ``codes`` that exist, 500 codes a query."""
     ids: dict[str, int] = {}
     for first in range(0, len(codes), 500):
         batch = codes[first : first + 500]
