@@ -28,12 +28,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from planner.api import ExportScope, Planner
-from planner.bundled import BUNDLED_IDS, bundled
-from planner.enrolment import Enrolment
-from planner.ics import render
-from planner.schedule import expand
-from planner.visits import VisitRecord
+from planner.app import ExportScope, Planner
+from planner.core.bundled import BUNDLED_IDS, bundled
+from planner.core.enrolment import Enrolment
+from planner.core.ics import render
+from planner.core.schedule import expand
+from planner.core.visits import VisitRecord
 
 ARMS = [(pid, arm) for pid in BUNDLED_IDS for arm in bundled(pid).arm_codes()]
 FIXED_NOW = datetime(2026, 11, 22, 8, 0, 0)

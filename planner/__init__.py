@@ -1,8 +1,8 @@
 """planner: clinical-trial visit planner.
 
-The pure core (:mod:`planner.protocol`, :mod:`planner.schedule`,
-:mod:`planner.calendar`, :mod:`planner.ics`) and the database API
-(:class:`planner.api.Planner`) are imported on first use, so that importing
+The pure core (:mod:`planner.core.protocol`, :mod:`planner.core.schedule`,
+:mod:`planner.core.sitedays`, :mod:`planner.core.ics`) and the database API
+(:class:`planner.app.Planner`) are imported on first use, so that importing
 the package, or starting the command line, stays fast.
 """
 
@@ -12,27 +12,27 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from planner.api import ExportScope, Planner
-    from planner.errors import InputError, NotFound, PlannerError, ProtocolError, StaleData
-    from planner.protocol import StudyProtocol, load, parse
-    from planner.schedule import Occurrence, VisitKey, expand
-    from planner.visits import VisitRecord
+    from planner.app import ExportScope, Planner
+    from planner.core.errors import InputError, NotFound, PlannerError, ProtocolError, StaleData
+    from planner.core.protocol import StudyProtocol, load, parse
+    from planner.core.schedule import Occurrence, VisitKey, expand
+    from planner.core.visits import VisitRecord
 
 _WHERE = {
-    "ExportScope": "planner.api",
-    "Planner": "planner.api",
-    "InputError": "planner.errors",
-    "NotFound": "planner.errors",
-    "PlannerError": "planner.errors",
-    "ProtocolError": "planner.errors",
-    "StaleData": "planner.errors",
-    "StudyProtocol": "planner.protocol",
-    "load": "planner.protocol",
-    "parse": "planner.protocol",
-    "Occurrence": "planner.schedule",
-    "VisitKey": "planner.schedule",
-    "expand": "planner.schedule",
-    "VisitRecord": "planner.visits",
+    "ExportScope": "planner.app",
+    "Planner": "planner.app",
+    "InputError": "planner.core.errors",
+    "NotFound": "planner.core.errors",
+    "PlannerError": "planner.core.errors",
+    "ProtocolError": "planner.core.errors",
+    "StaleData": "planner.core.errors",
+    "StudyProtocol": "planner.core.protocol",
+    "load": "planner.core.protocol",
+    "parse": "planner.core.protocol",
+    "Occurrence": "planner.core.schedule",
+    "VisitKey": "planner.core.schedule",
+    "expand": "planner.core.schedule",
+    "VisitRecord": "planner.core.visits",
 }
 
 __all__ = [

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from planner.api import Planner
+from planner.app import Planner
 from planner.cli import main
 from tests.parsers import icaljs  # noqa: F401  (a fixture for every test module)
 from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)

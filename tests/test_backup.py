@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from planner.api import Planner
+from planner.app import Planner
 from tests.conftest import dump
 
 Cli = Callable[..., Any]
@@ -40,7 +40,7 @@ WRITER = textwrap.dedent(
     import sys, time
     from datetime import date, timedelta
     from pathlib import Path
-    from planner.api import Planner
+    from planner.app import Planner
 
     db, stop, limit = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3])
     arms = [("ucmsc-dlc", "G1"), ("ucmsc-dlc", "G2"), ("ucmsc-dlc", "CTRL"),

@@ -10,7 +10,7 @@ database that already holds a site and a participant, and checks:
 - the database unchanged (``conftest.dump`` before and after) and no stray
   file left in the working folder.
 
-A hypothesis test then feeds :func:`planner.protocol.parse` generated protocol
+A hypothesis test then feeds :func:`planner.core.protocol.parse` generated protocol
 files, valid and broken, and accepts only a StudyProtocol or a ProtocolError.
 """
 
@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from planner.cli import main
-from planner.errors import ProtocolError
-from planner.protocol import StudyProtocol, parse
+from planner.core.errors import ProtocolError
+from planner.core.protocol import StudyProtocol, parse
 from tests.conftest import dump
 
 Cli = Callable[..., Any]

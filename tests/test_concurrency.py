@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from planner.api import Planner
+from planner.app import Planner
 from tests.conftest import dump
 
 Cli = Callable[..., Any]
@@ -37,7 +37,7 @@ Cli = Callable[..., Any]
 LAUNCHER = textwrap.dedent(
     """
     import json, os, sys, time, traceback
-    import planner.api, planner.cli, planner.store.engine  # before the fork
+    import planner.app, planner.cli, planner.store.engine  # before the fork
     from planner.cli import main
 
     jobs = json.loads(sys.stdin.read())

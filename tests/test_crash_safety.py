@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.api import Planner
+from planner.app import Planner
 from tests.conftest import dump
 
 PARTICIPANTS = 3000

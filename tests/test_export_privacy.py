@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from planner.api import Planner
-from planner.visits import CSV_COLUMNS
+from planner.app import Planner
+from planner.core.visits import CSV_COLUMNS
 from tests.conftest import dump
 
 Cli = Callable[..., Any]

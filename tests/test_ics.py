@@ -1,4 +1,4 @@
-"""planner.ics: golden files, independent parsers, DST, determinism, streaming.
+"""planner.core.ics: golden files, independent parsers, DST, determinism, streaming.
 
 Every calendar these tests produce goes through our own checks
 (``tests/ics_checks.py``) and two or three independent parsers: vobject, the
@@ -32,8 +32,8 @@ import vobject
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner import ics
-from planner.visits import STATUSES, Status, VisitRecord, visit_id, visit_uid
+from planner.core import ics
+from planner.core.visits import STATUSES, Status, VisitRecord, visit_id, visit_uid
 from tests import ics_checks
 from tests.parsers import (
     find_node,
@@ -337,7 +337,7 @@ def produced() -> dict[str, bytes]:
 
 def expected_span(visit: VisitRecord) -> tuple[str, str]:
     """Start and end as ISO dates (date-only) or UTC instants, computed here
-    from the record with zoneinfo, independently of planner.ics."""
+    from the record with zoneinfo, independently of planner.core.ics."""
     day = visit.actual if visit.status == "completed" and visit.actual else visit.target
     if visit.time is None:
         return day.isoformat(), (day + timedelta(days=1)).isoformat()

@@ -1,4 +1,4 @@
-"""planner.ics.fold gives exactly the bytes of icalendar's own line folding."""
+"""planner.core.ics.fold gives exactly the bytes of icalendar's own line folding."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar.parser import Contentline
 
-from planner import ics
+from planner.core import ics
 
 
 def icalendar_fold(text: str) -> bytes:

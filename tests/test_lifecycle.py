@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from planner.api import Planner
-from planner.errors import InputError
+from planner.app import Planner
+from planner.core.errors import InputError
 from tests.conftest import dump
 
 Cli = Callable[..., Any]

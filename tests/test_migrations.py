@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from planner.api import Planner
+from planner.app import Planner
 from planner.store.engine import resolve_url
 from planner.store.migrate import HEAD, REVISIONS, alembic_config
 from tests.conftest import dump

@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from planner.api import Planner
+from planner.app import Planner
 from planner.store.migrate import HEAD, alembic_config
 from tests.conftest import CliResult
 

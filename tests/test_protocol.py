@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from planner.bundled import BUNDLED_IDS, bundled, bundled_source
-from planner.errors import InputError, ProtocolError
-from planner.protocol import StudyProtocol, load, parse, validate
-from planner.schedule import VisitKey, expand
+from planner.core.bundled import BUNDLED_IDS, bundled, bundled_source
+from planner.core.errors import InputError, ProtocolError
+from planner.core.protocol import StudyProtocol, load, parse, validate
+from planner.core.schedule import VisitKey, expand
 
 SERIES_KEYS = (
     "code, label, kind, contact, setting, dose, window, windows, time, duration_minutes, "

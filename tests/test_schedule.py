@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.bundled import bundled
-from planner.errors import ScheduleError
-from planner.protocol import StudyProtocol, parse, validate
-from planner.schedule import (
+from planner.core.bundled import bundled
+from planner.core.errors import ScheduleError
+from planner.core.protocol import StudyProtocol, parse, validate
+from planner.core.schedule import (
     Occurrence,
     VisitKey,
     add_months,

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from planner.calendar import Closure, SiteCalendar, check_holidays, parse_weekdays
-from planner.errors import InputError
+from planner.core.errors import InputError
+from planner.core.sitedays import Closure, SiteCalendar, check_holidays, parse_weekdays
 from tests.conftest import CliResult, dump
 
 Cli = Callable[..., CliResult]

@@ -7,7 +7,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from planner.visits import UID_NAMESPACE, visit_uid
+from planner.core.visits import UID_NAMESPACE, visit_uid
 
 codes = st.text(min_size=1, max_size=40)
 

@@ -7,9 +7,9 @@ import sqlite3
 
 from sqlalchemy.engine import URL
 
-from planner.errors import InputError
-from planner.files import protected_paths
+from planner.core.errors import InputError
 from planner.store.engine import sqlite_path
+from planner.store.files import protected_paths
 
 
 def backup_to(url: URL, destination: str) -> int:

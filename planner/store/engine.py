@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from planner.errors import InputError
+from planner.core.errors import InputError
 
 BUSY_TIMEOUT_MS = 30_000
 DEFAULT_DB = "planner.db"

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from planner.errors import SchemaError
+from planner.core.errors import SchemaError
 from planner.store.backup import backup_to
 from planner.store.engine import is_sqlite, make_engine, sqlite_path
 
@@ -33,7 +33,7 @@ def alembic_config(url: URL) -> Config:
     from alembic.config import Config  # only when migrating: alembic is slow to import
 
     config = Config()
-    config.set_main_option("script_location", str(resources.files("migrations")))
+    config.set_main_option("script_location", str(resources.files("planner.migrations")))
     config.set_main_option(
         "sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%")
     )

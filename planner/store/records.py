@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
-from planner.protocol import Series, StudyProtocol, parse
-from planner.schedule import study_day
+from planner.core.protocol import Series, StudyProtocol, parse
+from planner.core.schedule import study_day
+from planner.core.visits import VisitRecord, visit_id, visit_uid
 from planner.store.models import Participant, ProtocolVersion, Site, Visit
-from planner.visits import VisitRecord, visit_id, visit_uid
 
 AnySelect = Select[*tuple[Any, ...]]
 
@@ -69,7 +69,7 @@ class ProtocolCache:
     """Protocol versions parsed once, by row id.
 
     A stored version never changes, so one cache serves every transaction of
-    a :class:`planner.api.Planner`.
+    a :class:`planner.app.Planner`.
     """
 
     def __init__(self) -> None:

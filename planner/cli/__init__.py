@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 import click
 
-from planner.errors import PlannerError
+from planner.core.errors import PlannerError
 
 if TYPE_CHECKING:
-    from planner.api import Planner, SurvivalChoice
+    from planner.app import Planner, SurvivalChoice
 
 FORMATS = click.Choice(["table", "json", "csv"])
 
@@ -29,8 +29,8 @@ class DateParam(click.ParamType):  # type: ignore[type-arg]
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
         if isinstance(value, date):
             return value
-        from planner.dates import parse_date
-        from planner.errors import InputError
+        from planner.core.dates import parse_date
+        from planner.core.errors import InputError
 
         try:
             return parse_date(str(value), "date")
@@ -90,7 +90,7 @@ def main(ctx: click.Context, db: str | None, actor: str | None) -> None:
 
 
 def open_planner(ctx: click.Context) -> Planner:
-    from planner.api import Planner
+    from planner.app import Planner
 
     root = ctx.find_root().obj or {}
     planner = Planner(root.get("db"), actor=root.get("actor"))
@@ -115,7 +115,7 @@ def protocol() -> None:
 @click.pass_context
 def protocol_list(ctx: click.Context, fmt: str) -> None:
     """List the protocols that can be used for enrolment."""
-    from planner.output import render_csv, table
+    from planner.cli.render import render_csv, table
 
     infos = open_planner(ctx).protocols()
     rows = [
@@ -156,7 +156,7 @@ def protocol_show(
     ctx: click.Context, protocol_id: str, arm: str | None, day1: date | None, fmt: str
 ) -> None:
     """Show a protocol's schedule, as study days or (with --day1) as dates."""
-    from planner.describe import protocol_schedule
+    from planner.cli.describe import protocol_schedule
 
     planner = open_planner(ctx)
     emit(protocol_schedule(planner.protocol(protocol_id), arm, day1, fmt))
@@ -166,7 +166,7 @@ def protocol_show(
 @click.argument("file", type=click.Path(dir_okay=True))
 def protocol_check(file: str) -> None:
     """Validate a protocol file without storing it."""
-    from planner.protocol import load
+    from planner.core.protocol import load
 
     loaded = load(file)
     emit(f"{file}: valid protocol {loaded.id!r} with arms {', '.join(loaded.arm_codes())}")
@@ -247,7 +247,7 @@ def site_capacity(ctx: click.Context, code: str, kind: str, per_day: int) -> Non
 @click.pass_context
 def site_show(ctx: click.Context, code: str, start: date | None, months: int) -> None:
     """A site's settings and its closed days for the coming months."""
-    from planner.describe import site_summary
+    from planner.cli.describe import site_summary
 
     planner = open_planner(ctx)
     info = planner.site(code)
@@ -259,7 +259,7 @@ def site_show(ctx: click.Context, code: str, start: date | None, months: int) ->
 @click.pass_context
 def site_list(ctx: click.Context) -> None:
     """List the sites."""
-    from planner.output import table
+    from planner.cli.render import table
 
     sites = open_planner(ctx).sites()
     emit(
@@ -304,8 +304,8 @@ def enroll(
         count = open_planner(ctx).enroll_csv(csv_file)
         emit(f"enrolled {count} participants from {csv_file}")
         return
-    from planner.enrolment import check_participant_code, parse_weight
-    from planner.output import render_visits
+    from planner.cli.render import render_visits
+    from planner.core.enrolment import check_participant_code, parse_weight
 
     if participant is not None:
         check_participant_code(participant)
@@ -340,7 +340,7 @@ def enroll(
 @click.pass_context
 def schedule(ctx: click.Context, participant: str, fmt: str) -> None:
     """Every visit of a participant."""
-    from planner.output import render_visits
+    from planner.cli.render import render_visits
 
     emit(render_visits(open_planner(ctx).schedule(participant), fmt))  # type: ignore[arg-type]
 
@@ -365,7 +365,7 @@ def upcoming(
     fmt: str,
 ) -> None:
     """Scheduled visits due in the next N days."""
-    from planner.output import render_visits
+    from planner.cli.render import render_visits
 
     records = open_planner(ctx).upcoming(
         start, days, site=site_code, protocol=protocol_id, arm=arm, kind=kind
@@ -380,7 +380,7 @@ def upcoming(
 @click.pass_context
 def overdue(ctx: click.Context, as_of: date | None, site_code: str | None, fmt: str) -> None:
     """Scheduled visits whose window has ended."""
-    from planner.output import render_visits
+    from planner.cli.render import render_visits
 
     records = open_planner(ctx).overdue(as_of, site=site_code)
     emit(render_visits(records, fmt, status=False))  # type: ignore[arg-type]
@@ -392,7 +392,7 @@ def overdue(ctx: click.Context, as_of: date | None, site_code: str | None, fmt: 
 @click.pass_context
 def deviations(ctx: click.Context, site_code: str | None, fmt: str) -> None:
     """Visits completed or moved outside their window."""
-    from planner.output import render_visits
+    from planner.cli.render import render_visits
 
     emit(render_visits(open_planner(ctx).deviations(site=site_code), fmt))  # type: ignore[arg-type]
 
@@ -405,7 +405,7 @@ def conflicts(ctx: click.Context, site_code: str | None, fmt: str) -> None:
     """Visits left on a closed day because their window had no open day."""
     import json
 
-    from planner.output import render_csv, visit_rows
+    from planner.cli.render import render_csv, visit_rows
 
     found = open_planner(ctx).conflicts(site=site_code)
     rows = [{**record.to_json(), "closed": why} for record, why in found]
@@ -433,7 +433,7 @@ def capacity(
     """Days where scheduled events exceed a site's cap, with the visits involved."""
     import json
 
-    from planner.output import render_csv, table
+    from planner.cli.render import render_csv, table
 
     planner = open_planner(ctx)
     first = start or planner.today(planner.site(site_code).timezone if site_code else "UTC")
@@ -526,7 +526,7 @@ def visit_miss(ctx: click.Context, visit_id: str, revision: int | None) -> None:
 
 
 def _report_change(visit_id: str, records: Sequence[Any], what: str) -> None:
-    from planner.output import render_visits
+    from planner.cli.render import render_visits
 
     emit(f"{visit_id} {what}")
     emit(render_visits(records, "table"))
@@ -580,7 +580,7 @@ def audit(ctx: click.Context, code: str | None, fmt: str) -> None:
     """The audit trail (everything, or one participant's)."""
     import json
 
-    from planner.output import render_csv, table
+    from planner.cli.render import render_csv, table
 
     entries = open_planner(ctx).audit(code)
     rows = [entry.to_json() for entry in entries]
@@ -692,11 +692,11 @@ def export_ics(
     output: str | None,
 ) -> None:
     """Visits as an iCalendar file for Outlook, Google, Apple or Thunderbird."""
-    from planner.api import ExportScope
-    from planner.dates import parse_duration
-    from planner.files import protected_paths, write_atomically
-    from planner.ics import render
+    from planner.app import ExportScope
+    from planner.core.dates import parse_duration
+    from planner.core.ics import render
     from planner.store.engine import sqlite_path
+    from planner.store.files import protected_paths, write_atomically
 
     if start and end and end < start:
         raise click.BadParameter(f"--to {end} is before --from {start}")
@@ -728,7 +728,7 @@ def export_ics(
 @click.pass_context
 def demo(ctx: click.Context, out_dir: str, today: date | None) -> None:
     """Enrol demo participants in every arm, list what is due, write calendars."""
-    from planner.demo import run_demo
+    from planner.cli.demo import run_demo
 
     planner = open_planner(ctx)
     run_demo(planner, out_dir, today, emit)

@@ -1,7 +1,7 @@
 """Site calendars: closed weekdays, public holidays and closing dates.
 
 A :class:`SiteCalendar` is a pure value; :meth:`SiteCalendar.place` is the
-``place`` function of :func:`planner.schedule.expand`. A visit whose ideal date
+``place`` function of :func:`planner.core.schedule.expand`. A visit whose ideal date
 is a closed day moves to the nearest open day inside its window (the earlier
 one on a tie); if the window has none it stays, and is a conflict. In-hospital
 (``inpatient``) events are never moved: the ward works every day.
@@ -15,8 +15,8 @@ from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
 
-from planner.errors import InputError
-from planner.schedule import Occurrence
+from planner.core.errors import InputError
+from planner.core.schedule import Occurrence
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from planner.errors import ProtocolError
+from planner.core.errors import ProtocolError
 
 #: The most occurrences one series may have.
 MAX_OCCURRENCES = 500

@@ -6,7 +6,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 
-from planner.errors import InputError
+from planner.core.errors import InputError
 
 
 def protected_paths(database: str | None) -> set[str]:

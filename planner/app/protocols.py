@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from planner.bundled import BUNDLED_IDS
-from planner.errors import NotFound
-from planner.protocol import StudyProtocol, load
-from planner.service.base import (
+from planner.app.base import (
     ProtocolInfo,
     Service,
     latest_version,
     latest_versions,
 )
+from planner.core.bundled import BUNDLED_IDS
+from planner.core.errors import NotFound
+from planner.core.protocol import StudyProtocol, load
 
 
 class ProtocolsPart(Service):

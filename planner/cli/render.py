@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
-from planner.visits import CSV_COLUMNS, VisitRecord
+from planner.core.visits import CSV_COLUMNS, VisitRecord
 
 Format = Literal["table", "json", "csv"]
 WIDTH = 80

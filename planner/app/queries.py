@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy import Date, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
-from planner.bundled import BUNDLED_IDS
-from planner.errors import InputError, NotFound
-from planner.service.base import (
+from planner.app.base import (
     AuditRecord,
     ExportScope,
     Service,
 )
+from planner.core.bundled import BUNDLED_IDS
+from planner.core.errors import InputError, NotFound
+from planner.core.visits import VisitRecord
 from planner.store.models import (
     AuditEntry,
     Participant,
@@ -29,7 +30,6 @@ from planner.store.records import (
     to_records,
     visit_select,
 )
-from planner.visits import VisitRecord
 
 _UPCOMING = visit_select().where(
     Visit.site_id == bindparam("site"),

@@ -83,7 +83,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard, vDDDTypes, vInt, vText
 from icalendar.parser import param_value
 
-from planner.visits import VisitRecord
+from planner.core.visits import VisitRecord
 
 __all__ = [
     "DEFAULT_DURATION_MINUTES",

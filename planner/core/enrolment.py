@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from planner.dates import parse_date
-from planner.errors import InputError
+from planner.core.dates import parse_date
+from planner.core.errors import InputError
 
 PARTICIPANT_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 REQUIRED_COLUMNS = ("participant", "protocol", "arm", "site", "day1")

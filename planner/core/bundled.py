@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-from planner.protocol import StudyProtocol, parse
+from planner.core.protocol import StudyProtocol, parse
 
 BUNDLED_IDS = ("cs-huc-mscs", "ucmsc-dlc")
 

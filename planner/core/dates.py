@@ -7,7 +7,7 @@ import zoneinfo
 from datetime import date, timedelta
 from functools import cache
 
-from planner.errors import InputError
+from planner.core.errors import InputError
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 EARLIEST = date(1900, 1, 1)

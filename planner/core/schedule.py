@@ -17,8 +17,8 @@ from typing import NamedTuple
 
 import pendulum
 
-from planner.errors import ScheduleError
-from planner.protocol import Series, StudyProtocol
+from planner.core.errors import ScheduleError
+from planner.core.protocol import Series, StudyProtocol
 
 
 class VisitKey(NamedTuple):

@@ -10,17 +10,18 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from planner.calendar import (
-    SiteCalendar,
-)
-from planner.enrolment import Enrolment, check_participant_code, parse_weight, read_csv
-from planner.errors import InputError, NotFound
-from planner.protocol import StudyProtocol
-from planner.schedule import expand
-from planner.service.base import (
+from planner.app.base import (
     Service,
     dump_json,
 )
+from planner.core.enrolment import Enrolment, check_participant_code, parse_weight, read_csv
+from planner.core.errors import InputError, NotFound
+from planner.core.protocol import StudyProtocol
+from planner.core.schedule import expand
+from planner.core.sitedays import (
+    SiteCalendar,
+)
+from planner.core.visits import VisitRecord
 from planner.store.models import (
     AuditEntry,
     Participant,
@@ -29,7 +30,6 @@ from planner.store.models import (
     participants_table,
     visits_table,
 )
-from planner.visits import VisitRecord
 
 
 class EnrolmentPart(Service):

@@ -9,17 +9,17 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from planner.errors import InputError, NotFound, StaleData
-from planner.service.base import (
+from planner.app.base import (
     Service,
     SurvivalChoice,
 )
+from planner.core.errors import InputError, NotFound, StaleData
+from planner.core.visits import VisitRecord
 from planner.store.models import (
     Participant,
     Site,
     Visit,
 )
-from planner.visits import VisitRecord
 
 
 class LifecyclePart(Service):

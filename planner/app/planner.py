@@ -16,7 +16,7 @@ concern; :class:`Planner` puts them together.
 
 from __future__ import annotations
 
-from planner.service.base import (
+from planner.app.base import (
     AuditRecord,
     CapacityProblem,
     Clock,
@@ -27,11 +27,11 @@ from planner.service.base import (
     default_actor,
     utc_now,
 )
-from planner.service.enrol import EnrolmentPart
-from planner.service.lifecycle import LifecyclePart
-from planner.service.protocols import ProtocolsPart
-from planner.service.queries import QueriesPart
-from planner.service.sites import SitesPart
+from planner.app.enrol import EnrolmentPart
+from planner.app.lifecycle import LifecyclePart
+from planner.app.protocols import ProtocolsPart
+from planner.app.queries import QueriesPart
+from planner.app.sites import SitesPart
 
 
 class Planner(ProtocolsPart, SitesPart, EnrolmentPart, QueriesPart, LifecyclePart):

@@ -10,14 +10,14 @@ import os
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from planner.api import ExportScope, Planner
-from planner.bundled import BUNDLED_IDS
-from planner.enrolment import Enrolment
-from planner.errors import NotFound
-from planner.files import protected_paths, write_atomically
-from planner.ics import render
-from planner.output import render_visits
+from planner.app import ExportScope, Planner
+from planner.cli.render import render_visits
+from planner.core.bundled import BUNDLED_IDS
+from planner.core.enrolment import Enrolment
+from planner.core.errors import NotFound
+from planner.core.ics import render
 from planner.store.engine import sqlite_path
+from planner.store.files import protected_paths, write_atomically
 
 #: Two sites: one without daylight saving, one with.
 SITES = (

@@ -7,21 +7,22 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from planner.calendar import (
+from planner.app.base import (
+    CapacityProblem,
+    Service,
+    SiteInfo,
+)
+from planner.core.dates import check_zone
+from planner.core.errors import InputError, NotFound
+from planner.core.protocol import CODE_PATTERN
+from planner.core.sitedays import (
     Closure,
     SiteCalendar,
     check_holidays,
     format_weekdays,
     parse_weekdays,
 )
-from planner.dates import check_zone
-from planner.errors import InputError, NotFound
-from planner.protocol import CODE_PATTERN
-from planner.service.base import (
-    CapacityProblem,
-    Service,
-    SiteInfo,
-)
+from planner.core.visits import VisitRecord
 from planner.store.models import (
     Participant,
     Site,
@@ -33,7 +34,6 @@ from planner.store.records import (
     to_records,
     visit_select,
 )
-from planner.visits import VisitRecord
 
 
 class SitesPart(Service):

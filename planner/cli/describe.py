@@ -6,14 +6,14 @@ import json
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from planner.errors import InputError
-from planner.output import render_csv, table
-from planner.protocol import StudyProtocol
-from planner.schedule import add_months, expand
+from planner.cli.render import render_csv, table
+from planner.core.errors import InputError
+from planner.core.protocol import StudyProtocol
+from planner.core.schedule import add_months, expand
 
 if TYPE_CHECKING:
-    from planner.api import SiteInfo
-    from planner.calendar import SiteCalendar
+    from planner.app import SiteInfo
+    from planner.core.sitedays import SiteCalendar
 
 #: Study days are shown by expanding from a nominal day 1; any date works
 #: because the listing shows study days, not dates.

@@ -15,16 +15,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from planner.bundled import BUNDLED_IDS, bundled_source
-from planner.bundled import bundled as bundled_protocol
-from planner.calendar import (
+from planner.core.bundled import BUNDLED_IDS, bundled_source
+from planner.core.bundled import bundled as bundled_protocol
+from planner.core.errors import NotFound, StaleData
+from planner.core.protocol import StudyProtocol, fingerprint
+from planner.core.schedule import VisitKey, expand
+from planner.core.sitedays import (
     Closure,
     SiteCalendar,
     calendar_from_row,
 )
-from planner.errors import NotFound, StaleData
-from planner.protocol import StudyProtocol, fingerprint
-from planner.schedule import VisitKey, expand
+from planner.core.visits import VisitRecord
 from planner.store.engine import make_engine, resolve_url
 from planner.store.migrate import ensure_current
 from planner.store.models import (
@@ -41,7 +42,6 @@ from planner.store.records import (
     read_records,
     visit_select,
 )
-from planner.visits import VisitRecord
 
 Clock = Callable[[], datetime]
 SurvivalChoice = Literal["protocol", "keep", "cancel"]

@@ -1,1 +1,0 @@
-"""The parts of :class:`planner.api.Planner`, one module per concern."""
