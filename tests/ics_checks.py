@@ -225,6 +225,19 @@ def _events(lines: list[Line]) -> list[list[Line]]:
     return list(events.values())
 
 
+def _dtend_problem(start: date | datetime, end: date | datetime) -> str | None:
+    if isinstance(start, datetime) != isinstance(end, datetime):
+        return "DTSTART and DTEND differ in value type"
+    floating = isinstance(start, datetime) and (start.tzinfo is None) != (
+        isinstance(end, datetime) and end.tzinfo is None
+    )
+    if floating:
+        return "one of DTSTART/DTEND is floating"
+    if not end > start:  # type: ignore[operator]
+        return f"DTEND {end} is not after DTSTART {start}"
+    return None
+
+
 def check_dtend_after_dtstart(data: bytes) -> list[str]:
     """Each event has a DTSTART, and a DTEND (if any) of the same type, later."""
     lines, found = _lines_or_problem(data)
@@ -239,19 +252,11 @@ def check_dtend_after_dtstart(data: bytes) -> list[str]:
         if "DTEND" not in props:
             continue
         try:
-            start, end = _moment(props["DTSTART"]), _moment(props["DTEND"])
+            problem = _dtend_problem(_moment(props["DTSTART"]), _moment(props["DTEND"]))
         except ValueError as error:
-            found.append(f"event {uid}: {error}")
-            continue
-        if isinstance(start, datetime) != isinstance(end, datetime):
-            found.append(f"event {uid}: DTSTART and DTEND differ in value type")
-        elif isinstance(start, datetime) and isinstance(end, datetime):
-            if (start.tzinfo is None) != (end.tzinfo is None):
-                found.append(f"event {uid}: one of DTSTART/DTEND is floating")
-            elif not end > start:
-                found.append(f"event {uid}: DTEND {end} is not after DTSTART {start}")
-        elif not end > start:
-            found.append(f"event {uid}: DTEND {end} is not after DTSTART {start}")
+            problem = str(error)
+        if problem:
+            found.append(f"event {uid}: {problem}")
     return found
 
 

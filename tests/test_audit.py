@@ -407,6 +407,75 @@ def _strings(node: ast.AST) -> Iterator[str]:
             yield child.value
 
 
+def _parent_map(tree: ast.AST) -> dict[ast.AST, ast.AST]:
+    """Each node of ``tree`` mapped to the node that contains it."""
+    parents: dict[ast.AST, ast.AST] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+    return parents
+
+
+def _called_name(func: ast.AST) -> str:
+    """``update`` for both ``update(...)`` and ``sa.update(...)``; "" if neither."""
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def _where(filename: str, node: ast.AST) -> str:
+    return f"{filename}:{getattr(node, 'lineno', '?')}"
+
+
+def _raw_sql_write_paths(node: ast.Constant, text: str, filename: str) -> list[str]:
+    """``node``, a string literal, holds SQL (``text``) that changes or removes audit rows."""
+    if not _RAW_SQL.search(text):
+        return []
+    return [f"{_where(filename, node)}: SQL on audit: {text.strip()[:60]!r}"]
+
+
+def _call_write_paths(node: ast.Call, filename: str) -> list[str]:
+    """``session.merge(...)``, and ``table("audit", ...)`` / ``Table("audit", ...)``."""
+    found: list[str] = []
+    name = _called_name(node.func)
+    if name == "merge":
+        found.append(f"{_where(filename, node)}: session.merge() can overwrite rows")
+    if name in {"table", "Table"} and "audit" in list(_strings(node))[:1]:
+        found.append(f"{_where(filename, node)}: a Table object for audit")
+    return found
+
+
+def _audit_entry_argument_write_paths(
+    node: ast.Name, call: ast.Call, parents: dict[ast.AST, ast.AST], filename: str
+) -> list[str]:
+    """``AuditEntry`` as the first argument of ``call``: only select and plain insert."""
+    cname = _called_name(call.func)
+    if cname == "select":
+        return []
+    if cname == "insert":
+        above = parents.get(call)
+        if isinstance(above, ast.Attribute) and above.attr in _UNSAFE_CHAINS:
+            return [f"{_where(filename, node)}: insert(AuditEntry).{above.attr}"]
+        return []
+    return [f"{_where(filename, node)}: {cname}(AuditEntry)"]
+
+
+def _audit_entry_write_paths(
+    node: ast.Name, parents: dict[ast.AST, ast.AST], filename: str
+) -> list[str]:
+    """A use of the name ``AuditEntry`` that is not one of the allowed ones."""
+    parent = parents.get(node)
+    if isinstance(parent, ast.Call) and parent.func is node:
+        return []  # AuditEntry(...): a new row
+    if isinstance(parent, ast.Call) and parent.args and parent.args[0] is node:
+        return _audit_entry_argument_write_paths(node, parent, parents, filename)
+    if isinstance(parent, ast.Attribute) and parent.attr in _COLUMNS:
+        return []  # AuditEntry.id in a query
+    if isinstance(parent, (ast.Subscript, ast.arg, ast.AnnAssign)):
+        return []  # annotations
+    if isinstance(parent, ast.Attribute):
+        return [f"{_where(filename, node)}: AuditEntry.{parent.attr}"]
+    return [f"{_where(filename, node)}: AuditEntry used as {type(parent).__name__}"]
+
+
 def audit_write_paths(source: str, filename: str) -> list[str]:
     """Every place in ``source`` that could change or remove an audit row.
 
@@ -418,52 +487,15 @@ def audit_write_paths(source: str, filename: str) -> list[str]:
     replaces, alters or drops the ``audit`` table or its triggers.
     """
     tree = ast.parse(source, filename)
-    parents: dict[ast.AST, ast.AST] = {}
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            parents[child] = node
+    parents = _parent_map(tree)
     found: list[str] = []
-
-    def where(node: ast.AST) -> str:
-        return f"{filename}:{getattr(node, 'lineno', '?')}"
-
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if _RAW_SQL.search(node.value):
-                found.append(f"{where(node)}: SQL on audit: {node.value.strip()[:60]!r}")
+            found += _raw_sql_write_paths(node, node.value, filename)
         elif isinstance(node, ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if name == "merge":
-                found.append(f"{where(node)}: session.merge() can overwrite rows")
-            if name in {"table", "Table"} and "audit" in list(_strings(node))[:1]:
-                found.append(f"{where(node)}: a Table object for audit")
+            found += _call_write_paths(node, filename)
         elif isinstance(node, ast.Name) and node.id == "AuditEntry":
-            parent = parents.get(node)
-            if isinstance(parent, ast.Call) and parent.func is node:
-                continue  # AuditEntry(...): a new row
-            if isinstance(parent, ast.Call) and parent.args and parent.args[0] is node:
-                callee = parent.func
-                cname = (
-                    callee.attr if isinstance(callee, ast.Attribute) else getattr(callee, "id", "")
-                )
-                if cname == "select":
-                    continue
-                if cname == "insert":
-                    above = parents.get(parent)
-                    if isinstance(above, ast.Attribute) and above.attr in _UNSAFE_CHAINS:
-                        found.append(f"{where(node)}: insert(AuditEntry).{above.attr}")
-                    continue
-                found.append(f"{where(node)}: {cname}(AuditEntry)")
-                continue
-            if isinstance(parent, ast.Attribute) and parent.attr in _COLUMNS:
-                continue  # AuditEntry.id in a query
-            if isinstance(parent, (ast.Subscript, ast.arg, ast.AnnAssign)):
-                continue  # annotations
-            if isinstance(parent, ast.Attribute):
-                found.append(f"{where(node)}: AuditEntry.{parent.attr}")
-            else:
-                found.append(f"{where(node)}: AuditEntry used as {type(parent).__name__}")
+            found += _audit_entry_write_paths(node, parents, filename)
     return found
 
 

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -171,6 +172,119 @@ def check_state(db: Path, wanted: dict[str, tuple[str, str]], empty: str) -> int
     return len(found)
 
 
+def restore(template: Path, db: Path) -> None:
+    """Start afresh: ``db`` becomes a copy of ``template``, without any WAL left over."""
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(template, db)
+
+
+@dataclass(frozen=True)
+class Phases:
+    """When a run not killed took the write lock, first wrote, committed and ended."""
+
+    locked_at: float
+    wrote_at: float
+    unlocked_at: float
+    total: float
+
+    @property
+    def holding(self) -> float:
+        return self.unlocked_at - self.locked_at
+
+    @property
+    def writing(self) -> float:
+        return self.unlocked_at - self.wrote_at
+
+
+def calibrate(command: list[str], db: Path) -> Phases:
+    """One run not killed, to learn how long the phases last on this machine."""
+    calibration = Watch(command, db)
+    total = calibration.finish()
+    assert calibration.process.returncode == 0, calibration.stderr
+    assert None not in (calibration.locked_at, calibration.wrote_at, calibration.unlocked_at)
+    assert calibration.locked_at and calibration.wrote_at and calibration.unlocked_at
+    return Phases(calibration.locked_at, calibration.wrote_at, calibration.unlocked_at, total)
+
+
+def kill_delay(rng: random.Random, mode: str, phases: Phases) -> float:
+    """How long to wait (after the phase ``mode`` waits for) before the kill.
+
+    Draws all five delays every time, so that each run's delay depends only on
+    ``SEED`` and the runs before it.
+    """
+    return {
+        "early": rng.uniform(0.0, 0.8 * phases.locked_at),
+        "in-transaction": rng.uniform(0.0, 0.9 * phases.holding),
+        "writing": rng.uniform(0.0, 0.8 * phases.writing),
+        "anytime": rng.uniform(0.0, 1.1 * phases.total),
+        "committed": rng.uniform(0.0, 0.5 * (phases.total - phases.unlocked_at)),
+    }[mode]
+
+
+def wait_for_mode(watch: Watch, mode: str) -> None:
+    """Wait until the run reaches the phase that ``mode`` kills it in."""
+    if mode == "in-transaction":
+        watch.wait_for("locked_at")
+    elif mode == "writing":
+        watch.wait_for("wrote_at")
+    elif mode == "committed":
+        watch.wait_for("unlocked_at")
+
+
+def keep_watching(watch: Watch, delay: float) -> None:
+    """Follow the run for ``delay`` seconds, or until it ends."""
+    since = time.monotonic()
+    while watch.running() and time.monotonic() - since < delay:
+        watch.poll()
+        time.sleep(0.005)
+
+
+@dataclass(frozen=True)
+class Kill:
+    """How a run stood when SIGKILL was sent."""
+
+    locked: bool  # it held the write lock
+    wrote: bool  # ... and had written pages to the WAL
+    finished_alone: bool  # it had already ended, by itself
+
+    @property
+    def state(self) -> str:
+        return "pages in the WAL" if self.wrote else "lock held" if self.locked else "no lock"
+
+    def outcome(self, count: int) -> str:
+        """What happened, given that the database now holds ``count`` participants."""
+        if self.finished_alone:
+            return "finished before the kill"
+        if count:
+            return "killed after the commit"
+        if self.locked:
+            return "killed mid-write"
+        return "killed before writing"
+
+
+def run_and_kill(command: list[str], db: Path, mode: str, delay: float) -> Kill:
+    """Start ``command``, kill it with SIGKILL ``delay`` seconds into the phase ``mode``."""
+    watch = Watch(command, db)
+    try:
+        wait_for_mode(watch, mode)
+        keep_watching(watch, delay)
+        locked = watch.running() and holds_write_lock(db)
+        wrote = locked and watch.wrote_at is not None
+        finished_alone = not watch.running()
+        watch.process.send_signal(signal.SIGKILL)
+        _, err = watch.process.communicate(timeout=TIMEOUT)
+    finally:
+        if watch.running():
+            watch.process.kill()
+            watch.process.wait(timeout=TIMEOUT)
+    if finished_alone:
+        assert watch.process.returncode == 0, err.decode()
+    else:
+        assert watch.process.returncode == -signal.SIGKILL
+    return Kill(locked, wrote, finished_alone)
+
+
 @pytest.mark.slow
 def test_enrolment_killed_at_random_moments_is_all_or_nothing(tmp_path: Path) -> None:
     template = tmp_path / "template.db"
@@ -182,11 +296,6 @@ def test_enrolment_killed_at_random_moments_is_all_or_nothing(tmp_path: Path) ->
     csv_path = tmp_path / "many.csv"
     wanted = write_csv(csv_path)
     db = tmp_path / "planner.db"
-
-    def fresh() -> None:
-        for suffix in ("-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(template, db)
 
     command = [
         planner_script(),
@@ -200,69 +309,24 @@ def test_enrolment_killed_at_random_moments_is_all_or_nothing(tmp_path: Path) ->
     ]
 
     # One run not killed, to learn how long the phases last on this machine.
-    fresh()
-    calibration = Watch(command, db)
-    total = calibration.finish()
-    assert calibration.process.returncode == 0, calibration.stderr
-    assert None not in (calibration.locked_at, calibration.wrote_at, calibration.unlocked_at)
-    assert calibration.locked_at and calibration.wrote_at and calibration.unlocked_at
-    holding = calibration.unlocked_at - calibration.locked_at
-    writing = calibration.unlocked_at - calibration.wrote_at
+    restore(template, db)
+    phases = calibrate(command, db)
     assert check_state(db, wanted, empty) == PARTICIPANTS
-    fresh()
+    restore(template, db)
 
     rng = random.Random(SEED)
     outcomes: list[str] = []
     details: list[str] = []
     for run, mode in enumerate(MODES[:RUNS]):
-        delay = {
-            "early": rng.uniform(0.0, 0.8 * calibration.locked_at),
-            "in-transaction": rng.uniform(0.0, 0.9 * holding),
-            "writing": rng.uniform(0.0, 0.8 * writing),
-            "anytime": rng.uniform(0.0, 1.1 * total),
-            "committed": rng.uniform(0.0, 0.5 * (total - calibration.unlocked_at)),
-        }[mode]
-        watch = Watch(command, db)
-        try:
-            if mode == "in-transaction":
-                watch.wait_for("locked_at")
-            elif mode == "writing":
-                watch.wait_for("wrote_at")
-            elif mode == "committed":
-                watch.wait_for("unlocked_at")
-            since = time.monotonic()
-            while watch.running() and time.monotonic() - since < delay:
-                watch.poll()
-                time.sleep(0.005)
-            locked = watch.running() and holds_write_lock(db)
-            wrote = locked and watch.wrote_at is not None
-            finished_alone = not watch.running()
-            watch.process.send_signal(signal.SIGKILL)
-            _, err = watch.process.communicate(timeout=TIMEOUT)
-        finally:
-            if watch.running():
-                watch.process.kill()
-                watch.process.wait(timeout=TIMEOUT)
-        if finished_alone:
-            assert watch.process.returncode == 0, err.decode()
-        else:
-            assert watch.process.returncode == -signal.SIGKILL
-
+        delay = kill_delay(rng, mode, phases)
+        kill = run_and_kill(command, db, mode, delay)
         count = check_state(db, wanted, empty)
-        if finished_alone:
-            outcome = "finished before the kill"
-        elif count:
-            outcome = "killed after the commit"
-        elif locked:
-            outcome = "killed mid-write"
-        else:
-            outcome = "killed before writing"
-        assert not (finished_alone and count == 0)
+        outcome = kill.outcome(count)
+        assert not (kill.finished_alone and count == 0)
         outcomes.append(outcome)
-        state = "pages in the WAL" if wrote else "lock held" if locked else "no lock"
-        details.append(f"run {run}: {mode} +{delay:.2f}s ({state}) -> {outcome}")
+        details.append(f"run {run}: {mode} +{delay:.2f}s ({kill.state}) -> {outcome}")
         if count:  # everything committed: start the next run afresh
-            fresh()
+            restore(template, db)
 
     # The same command, not killed, succeeds on what the last killed run left.
     finished = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False)
@@ -272,9 +336,9 @@ def test_enrolment_killed_at_random_moments_is_all_or_nothing(tmp_path: Path) ->
 
     tally = Counter(outcomes)
     print(f"\ncrash safety: {RUNS} runs of enroll --csv ({PARTICIPANTS} participants; "
-          f"a whole run {total:.2f}s, write lock taken at {calibration.locked_at:.2f}s, "
-          f"first WAL write at {calibration.wrote_at:.2f}s, commit at "
-          f"{calibration.unlocked_at:.2f}s): {dict(sorted(tally.items()))}\n  "
+          f"a whole run {phases.total:.2f}s, write lock taken at {phases.locked_at:.2f}s, "
+          f"first WAL write at {phases.wrote_at:.2f}s, commit at "
+          f"{phases.unlocked_at:.2f}s): {dict(sorted(tally.items()))}\n  "
           + "\n  ".join(details))  # fmt: skip
     assert len(outcomes) >= 10
     assert tally["killed before writing"] >= 1

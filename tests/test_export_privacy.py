@@ -178,7 +178,7 @@ def test_output_cannot_overwrite_the_database_or_its_wal(
         assert result.exit_code == 2, (target, result.stderr)
         assert result.stdout == ""
         assert len(result.stderr.splitlines()) == 1
-        assert result.stderr.startswith("planner: error: --output ")
+        assert result.stderr.startswith("planner: error: --output: ")
         assert "database itself" in result.stderr
         assert dump(db_path) == before
         after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,6 +95,74 @@ def in_parallel(
     assert not errors, errors
     assert not any(thread.is_alive() for thread in threads)
     return [r for worker_runs in results for r in worker_runs]
+
+
+def assert_one_winner(race: list[Run], loser_code: int, loser_words: str) -> list[Run]:
+    """Exactly one run of ``race`` succeeded; the others were told why, never "locked".
+
+    Returns the winner, in a list.
+    """
+    assert not any("locked" in r.stderr.lower() for r in race), [r.stderr for r in race]
+    winners = [r for r in race if r.code == 0]
+    losers = [r for r in race if r.code != 0]
+    assert len(winners) == 1, [(r.code, r.stderr) for r in race]
+    for loser in losers:
+        assert loser.code == loser_code, [(r.worker, r.code, r.stderr) for r in race]
+        assert loser.stderr.startswith("planner: error: ")
+        assert loser_words in loser.stderr
+        assert len(loser.stderr.splitlines()) == 1
+    return winners
+
+
+#: (participant code, event, occurrence) -> (status, actual, target, pinned, revision)
+Visits = dict[tuple[str, str, int], tuple[Any, ...]]
+
+
+def read_database(db: Path) -> tuple[dict[str, int], Visits, list[tuple[Any, ...]]]:
+    """Check the file's integrity; return its participants, visits and audit rows."""
+    connection = sqlite3.connect(db)
+    try:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+        participants = dict(connection.execute("SELECT code, id FROM participants"))
+        visits = {
+            (code, event, occurrence): (status, actual, target, pinned, revision)
+            for code, event, occurrence, status, actual, target, pinned, revision in (
+                connection.execute(
+                    "SELECT p.code, v.event, v.occurrence, v.status, v.actual, v.target,"
+                    " v.pinned, v.revision FROM visits v JOIN participants p"
+                    " ON p.id = v.participant_id"
+                )
+            )
+        }
+        audit = connection.execute(
+            "SELECT action, participant, visit, actor, reason FROM audit ORDER BY id"
+        ).fetchall()
+    finally:
+        connection.close()
+    return participants, visits, audit
+
+
+def check_visits(
+    participants: dict[str, int],
+    visits: Visits,
+    day: Callable[[int], str],
+    race_mover: int,
+) -> None:
+    """Every participant is there with all its visits, and every acknowledged change too.
+
+    ``race_mover`` is the worker that won the race to move RACE-01's second follow-up.
+    """
+    expected_codes = {"RACE-01"} | {f"W{w}-{i:02d}" for w in range(WORKERS) for i in range(ROUNDS)}
+    assert set(participants) == expected_codes
+    for code in expected_codes:
+        mine = {key: value for key, value in visits.items() if key[0] == code}
+        assert len(mine) == 10, code  # ucmsc-dlc G1: 4 infusions, 5 follow-ups, 1 call
+        assert mine[(code, "INF", 1)][:2] == ("completed", day(0))
+        if code != "RACE-01":
+            assert mine[(code, "FU", 1)][2:4] == (day(29), 1)
+    assert visits[("RACE-01", "FU", 2)][2] == day(85 + race_mover)
+    assert visits[("RACE-01", "FU", 2)][4] == 1
 
 
 @pytest.mark.slow
@@ -191,52 +260,13 @@ def test_four_processes_write_at_once_and_nothing_is_lost(tmp_path: Path) -> Non
 
     completes = in_parallel(race_complete)
     moves = in_parallel(race_move)
-    for race, loser_code, loser_words in ((completes, 2, "is completed"),
-                                          (moves, 1, "changed since you read it")):  # fmt: skip
-        assert not any("locked" in r.stderr.lower() for r in race), [r.stderr for r in race]
-        winners = [r for r in race if r.code == 0]
-        losers = [r for r in race if r.code != 0]
-        assert len(winners) == 1, [(r.code, r.stderr) for r in race]
-        for loser in losers:
-            assert loser.code == loser_code, [(r.worker, r.code, r.stderr) for r in race]
-            assert loser.stderr.startswith("planner: error: ")
-            assert loser_words in loser.stderr
-            assert len(loser.stderr.splitlines()) == 1
-        acknowledged += winners
+    acknowledged += assert_one_winner(completes, 2, "is completed")
+    acknowledged += assert_one_winner(moves, 1, "changed since you read it")
     winning_move = next(r for r in moves if r.code == 0)
 
     # ---------------------------------------------- what the database holds
-    connection = sqlite3.connect(db)
-    try:
-        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
-        participants = dict(connection.execute("SELECT code, id FROM participants"))
-        visits = {
-            (code, event, occurrence): (status, actual, target, pinned, revision)
-            for code, event, occurrence, status, actual, target, pinned, revision in (
-                connection.execute(
-                    "SELECT p.code, v.event, v.occurrence, v.status, v.actual, v.target,"
-                    " v.pinned, v.revision FROM visits v JOIN participants p"
-                    " ON p.id = v.participant_id"
-                )
-            )
-        }
-        audit = connection.execute(
-            "SELECT action, participant, visit, actor, reason FROM audit ORDER BY id"
-        ).fetchall()
-    finally:
-        connection.close()
-
-    expected_codes = {"RACE-01"} | {f"W{w}-{i:02d}" for w in range(WORKERS) for i in range(ROUNDS)}
-    assert set(participants) == expected_codes
-    for code in expected_codes:
-        mine = {key: value for key, value in visits.items() if key[0] == code}
-        assert len(mine) == 10, code  # ucmsc-dlc G1: 4 infusions, 5 follow-ups, 1 call
-        assert mine[(code, "INF", 1)][:2] == ("completed", day(0))
-        if code != "RACE-01":
-            assert mine[(code, "FU", 1)][2:4] == (day(29), 1)
-    assert visits[("RACE-01", "FU", 2)][2] == day(85 + winning_move.worker)
-    assert visits[("RACE-01", "FU", 2)][4] == 1
+    participants, visits, audit = read_database(db)
+    check_visits(participants, visits, day, winning_move.worker)
 
     # Exactly one audit row per acknowledged change, and none for refused ones.
     wanted = Counter(r.action for r in setup + acknowledged)

@@ -221,7 +221,8 @@ def test_an_older_schema_is_refused_until_db_upgrade(
     assert result.stdout == ""
     assert result.stderr == (
         f"planner: error: the database schema is at revision {behind} but this planner "
-        f"needs {HEAD}; run `planner db upgrade` (it keeps a backup copy first)\n"
+        f"needs {HEAD}; it must be upgraded first (the upgrade keeps a backup copy); "
+        "run `planner db upgrade`\n"
     )
     assert dump(db_path) == before
 

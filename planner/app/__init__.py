@@ -4,28 +4,35 @@ The command line, the feed server and the web page are thin shells over this
 package; none of them talks to the database or renders on its own.
 """
 
-from planner.app.planner import (
+from planner.app.context import default_actor, utc_now
+from planner.app.maintenance import Upgraded, backup_database, upgrade_database
+from planner.app.planner import Planner
+from planner.app.results import (
     AuditRecord,
     CapacityProblem,
     Clock,
     ExportScope,
-    Planner,
+    Outcome,
     ProtocolInfo,
     SiteInfo,
-    SurvivalChoice,
-    default_actor,
-    utc_now,
+    VisitChange,
 )
+from planner.core.replan import SurvivalChoice
 
 __all__ = [
     "AuditRecord",
     "CapacityProblem",
     "Clock",
     "ExportScope",
+    "Outcome",
     "Planner",
     "ProtocolInfo",
     "SiteInfo",
     "SurvivalChoice",
+    "Upgraded",
+    "VisitChange",
+    "backup_database",
     "default_actor",
+    "upgrade_database",
     "utc_now",
 ]

@@ -1,223 +1,125 @@
-"""What coordinators ask: schedules, what is due, what is overdue, exports."""
+"""What coordinators ask: schedules, what is due, what is overdue, the audit."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, bindparam, case, func, select
-from sqlalchemy.orm import Session
+from planner.app.context import Context, unknown_participant, unknown_site
+from planner.app.results import AuditRecord, ExportScope
+from planner.core.errors import out_of_range
+from planner.core.visits import VisitRecord, visit_order
+from planner.store.repository import audit, participants, records, sites
 
-from planner.app.base import (
-    AuditRecord,
-    ExportScope,
-    Service,
-)
-from planner.core.bundled import BUNDLED_IDS
-from planner.core.errors import InputError, NotFound
-from planner.core.visits import VisitRecord
-from planner.store.models import (
-    AuditEntry,
-    Participant,
-    ProtocolVersion,
-    Site,
-    Visit,
-)
-from planner.store.records import (
-    read_records,
-    to_records,
-    visit_select,
-)
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-_UPCOMING = visit_select().where(
-    Visit.site_id == bindparam("site"),
-    Visit.target >= bindparam("first", type_=Date),
-    Visit.target < bindparam("end", type_=Date),
-    Visit.status == "scheduled",
-)
+MAX_DAYS = 3660
 
 
-_OVERDUE = visit_select().where(
-    Visit.site_id == bindparam("site"),
-    Visit.status == "scheduled",
-    Visit.window_end < bindparam("cutoff", type_=Date),
-)
+def schedule(ctx: Context, participant: str) -> list[VisitRecord]:
+    """Every visit of a participant, in date order."""
+    with ctx.db.read() as session:
+        return ctx.schedule(session, ctx.participant(session, participant).id)
 
 
-class QueriesPart(Service):
-    """Read-only questions: schedules, due, overdue, deviations, exports, audit."""
-
-    def upcoming(
-        self,
-        start: date | None = None,
-        days: int = 14,
-        *,
-        site: str | None = None,
-        protocol: str | None = None,
-        arm: str | None = None,
-        kind: str | None = None,
-    ) -> list[VisitRecord]:
-        """Scheduled visits whose target lies in ``days`` days from ``start``.
-
-        Without ``start``, each site's own today (in its time zone) is used.
-        """
-        if not 1 <= days <= 3660:
-            raise InputError(f"--days {days} must be between 1 and 3660")
-        with self._read() as session:
-            spans = self._site_spans(session, site, start, lambda today: today)
-            records: list[VisitRecord] = []
-            connection = session.connection()
-            query = _UPCOMING
-            if protocol or arm or kind:
-                query = self._filter(session, query, protocol, arm, kind)
-            for site_id, first in spans:
-                params = {"site": site_id, "first": first, "end": first + timedelta(days=days)}
-                rows = connection.execute(query, params)
-                records.extend(to_records(connection, iter(rows), self._protocols))
-        return _sorted(records) if len(spans) > 1 else records
-
-    def overdue(self, as_of: date | None = None, *, site: str | None = None) -> list[VisitRecord]:
-        """Scheduled visits whose window ended before ``as_of`` (default: today)."""
-        with self._read() as session:
-            spans = self._site_spans(session, site, as_of, lambda today: today)
-            records: list[VisitRecord] = []
-            connection = session.connection()
-            for site_id, cutoff in spans:
-                rows = connection.execute(_OVERDUE, {"site": site_id, "cutoff": cutoff})
-                records.extend(to_records(connection, iter(rows), self._protocols))
-        return _sorted(records) if len(spans) > 1 else records
-
-    def deviations(self, *, site: str | None = None) -> list[VisitRecord]:
-        """Visits recorded or moved outside their window."""
-        with self._read() as session:
-            query = visit_select().where(Visit.deviation.is_(True))
-            if site is not None:
-                query = query.where(Visit.site_id == self._site_id(session, site))
-            return list(read_records(session.connection(), query, self._protocols))
-
-    def visits(self, scope: ExportScope | None = None) -> Iterator[VisitRecord]:
-        """Visits for an export, streamed in date order."""
-        with self._read() as session:
-            query = visit_select().where(*self._scope(session, scope or ExportScope()))
-            yield from read_records(
-                session.connection(), query.execution_options(yield_per=2000), self._protocols
-            )
-
-    def calendar_zones(self, scope: ExportScope | None = None) -> dict[str, tuple[date, date]]:
-        """The time zones of an export's timed visits, each with its date range."""
-        on = case(
-            (Visit.status == "completed", func.coalesce(Visit.actual, Visit.target)),
-            else_=Visit.target,
-        )
-        with self._read() as session:
-            query = (
-                select(Site.timezone, func.min(on), func.max(on))
-                .select_from(Visit)
-                .join(Participant, Participant.id == Visit.participant_id)
-                .join(Site, Site.id == Visit.site_id)
-                .where(Visit.time.is_not(None), *self._scope(session, scope or ExportScope()))
-                .group_by(Site.timezone)
-            )
-            return {zone: (first, last) for zone, first, last in session.execute(query)}
-
-    def _scope(self, session: Session, scope: ExportScope) -> list[Any]:
-        conditions: list[Any] = []
-        if scope.participant is not None:
-            pid = session.scalar(
-                select(Participant.id).where(Participant.code == scope.participant)
-            )
-            if pid is None:
-                raise NotFound(f"unknown participant {scope.participant!r}")
-            conditions.append(Visit.participant_id == pid)
-        if scope.site is not None:
-            conditions.append(Visit.site_id == self._site_id(session, scope.site))
-        if scope.protocol is not None:
-            conditions.append(
-                Participant.protocol_version_id.in_(self._version_ids(session, scope.protocol))
-            )
-        if scope.start is not None:
-            conditions.append(Visit.target >= scope.start)
-        if scope.end is not None:
-            conditions.append(Visit.target <= scope.end)
-        if not scope.include_cancelled:
-            conditions.append(Visit.status != "cancelled")
-        return conditions
-
-    def _version_ids(self, session: Session, protocol: str) -> list[int]:
-        version_ids = list(
-            session.scalars(
-                select(ProtocolVersion.id).where(ProtocolVersion.protocol_id == protocol)
-            )
-        )
-        if not version_ids and protocol not in BUNDLED_IDS:
-            raise NotFound(f"unknown protocol {protocol!r} ({self._protocol_choices()})")
-        return version_ids
-
-    def _site_spans(
-        self,
-        session: Session,
-        site: str | None,
-        given: date | None,
-        default: Callable[[date], date],
-    ) -> list[tuple[int, date]]:
-        query = select(Site.id, Site.timezone).order_by(Site.code)
-        if site is not None:
-            query = query.where(Site.code == site)
-        spans = [
-            (site_id, given if given is not None else default(self.today(zone)))
-            for site_id, zone in session.execute(query)
-        ]
-        if site is not None and not spans:
-            raise NotFound(f"unknown site {site!r} ({self._site_choices()})")
-        return spans
-
-    def _filter(
-        self,
-        session: Session,
-        query: Any,
-        protocol: str | None,
-        arm: str | None,
-        kind: str | None,
-    ) -> Any:
-        if protocol is not None:
-            query = query.where(
-                Participant.protocol_version_id.in_(self._version_ids(session, protocol))
-            )
-        if arm is not None:
-            query = query.where(Participant.arm == arm)
-        if kind is not None:
-            query = query.where(Visit.kind == kind)
-        return query
-
-    def audit(self, participant: str | None = None) -> list[AuditRecord]:
-        with self._read() as session:
-            query = select(AuditEntry).order_by(AuditEntry.id)
-            if participant is not None:
-                if (
-                    session.scalar(select(Participant.id).where(Participant.code == participant))
-                    is None
-                ):
-                    raise NotFound(f"unknown participant {participant!r}")
-                query = query.where(AuditEntry.participant == participant)
-            return [
-                AuditRecord(
-                    at=entry.at,
-                    actor=entry.actor,
-                    action=entry.action,
-                    participant=entry.participant,
-                    visit=entry.visit,
-                    before=json.loads(entry.before) if entry.before else None,
-                    after=json.loads(entry.after) if entry.after else None,
-                    reason=entry.reason,
-                )
-                for entry in session.scalars(query)
-            ]
+def _spans(
+    ctx: Context, session: Session, site: str | None, given: date | None
+) -> list[tuple[int, date]]:
+    """Each site asked about, with the day to count from: ``given``, or today there."""
+    found = sites.zones(session, site)
+    if site is not None and not found:
+        raise unknown_site(session, site)
+    return [(site_id, given if given is not None else ctx.today(zone)) for site_id, zone in found]
 
 
-def _sorted(records: list[VisitRecord]) -> list[VisitRecord]:
-    return sorted(
-        records,
-        key=lambda r: (r.target, r.time or "", r.participant, r.event, r.occurrence),
+def upcoming(
+    ctx: Context,
+    start: date | None,
+    days: int,
+    site: str | None,
+    protocol: str | None,
+    arm: str | None,
+    kind: str | None,
+) -> list[VisitRecord]:
+    """Scheduled visits whose target lies in ``days`` days from ``start``.
+
+    Without ``start``, each site's own today (in its time zone) is used.
+    """
+    if not 1 <= days <= MAX_DAYS:
+        raise out_of_range("days", days, 1, MAX_DAYS, "the number of days")
+    with ctx.db.read() as session:
+        versions = ctx.version_ids(session, protocol) if protocol is not None else None
+        where = records.Filter(version_ids=versions, arm=arm, kind=kind)
+        spans = _spans(ctx, session, site, start)
+        found: list[VisitRecord] = []
+        for site_id, first in spans:
+            end = first + timedelta(days=days)
+            found += records.due(session, ctx.db.protocols, site_id, first, end, where)
+    return sorted(found, key=visit_order) if len(spans) > 1 else found
+
+
+def overdue(ctx: Context, as_of: date | None, site: str | None) -> list[VisitRecord]:
+    """Scheduled visits whose window ended before ``as_of`` (default: today at each site)."""
+    with ctx.db.read() as session:
+        spans = _spans(ctx, session, site, as_of)
+        found: list[VisitRecord] = []
+        for site_id, cutoff in spans:
+            found += records.overdue(session, ctx.db.protocols, site_id, cutoff)
+    return sorted(found, key=visit_order) if len(spans) > 1 else found
+
+
+def deviations(ctx: Context, site: str | None) -> list[VisitRecord]:
+    """Visits recorded or moved outside their window."""
+    with ctx.db.read() as session:
+        site_id = ctx.site_id(session, site) if site is not None else None
+        return records.deviations(session, ctx.db.protocols, site_id)
+
+
+def _filter(ctx: Context, session: Session, scope: ExportScope) -> records.Filter:
+    participant_id = None
+    if scope.participant is not None:
+        participant_id = participants.id_by_code(session, scope.participant)
+        if participant_id is None:
+            raise unknown_participant(scope.participant)
+    return records.Filter(
+        participant_id=participant_id,
+        site_id=ctx.site_id(session, scope.site) if scope.site is not None else None,
+        version_ids=ctx.version_ids(session, scope.protocol) if scope.protocol else None,
+        start=scope.start,
+        end=scope.end,
+        include_cancelled=scope.include_cancelled,
     )
+
+
+def visits(ctx: Context, scope: ExportScope) -> Iterator[VisitRecord]:
+    """Visits for an export, streamed in date order."""
+    with ctx.db.read() as session:
+        yield from records.streamed(session, ctx.db.protocols, _filter(ctx, session, scope))
+
+
+def zones(ctx: Context, scope: ExportScope) -> dict[str, tuple[date, date]]:
+    """The time zones of an export's timed visits, each with its date range."""
+    with ctx.db.read() as session:
+        return records.zone_ranges(session, _filter(ctx, session, scope))
+
+
+def audit_trail(ctx: Context, participant: str | None) -> list[AuditRecord]:
+    with ctx.db.read() as session:
+        if participant is not None:
+            ctx.participant(session, participant)
+        return [
+            AuditRecord(
+                at=entry.at,
+                actor=entry.actor,
+                action=entry.action,
+                participant=entry.participant,
+                visit=entry.visit,
+                before=json.loads(entry.before) if entry.before else None,
+                after=json.loads(entry.after) if entry.after else None,
+                reason=entry.reason,
+            )
+            for entry in audit.entries(session, participant)
+        ]

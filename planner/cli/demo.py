@@ -9,15 +9,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-from planner.app import ExportScope, Planner
-from planner.cli.render import render_visits
-from planner.core.bundled import BUNDLED_IDS
-from planner.core.enrolment import Enrolment
-from planner.core.errors import NotFound
-from planner.core.ics import render
-from planner.store.engine import sqlite_path
-from planner.store.files import protected_paths, write_atomically
+import click
+
+from planner.cli.params import DATE
+from planner.cli.root import emit, main, open_planner
+
+if TYPE_CHECKING:
+    from planner.app import Planner
+    from planner.core.enrolment import Enrolment
 
 #: Two sites: one without daylight saving, one with.
 SITES = (
@@ -28,8 +29,21 @@ SITES = (
 DAY1_OFFSETS = (-170, -60, -21, -9, -2, 3)
 
 
+@main.command()
+@click.option("--out", "out_dir", default="demo-out", show_default=True, metavar="DIR",
+              help="Where the .ics files go.")  # fmt: skip
+@click.option("--today", type=DATE, help="Pretend today is this date [default: today].")
+@click.pass_context
+def demo(ctx: click.Context, out_dir: str, today: date | None) -> None:
+    """Enrol demo participants in every arm, list what is due, write calendars."""
+    run_demo(open_planner(ctx), out_dir, today, emit)
+
+
 def demo_enrolments(planner: Planner, today: date) -> list[Enrolment]:
     """Every arm of every bundled protocol at each site, day 1 spread around today."""
+    from planner.core.bundled import BUNDLED_IDS
+    from planner.core.enrolment import Enrolment
+
     enrolments = []
     for site, _, _ in SITES:
         number = 0
@@ -55,33 +69,17 @@ def demo_enrolments(planner: Planner, today: date) -> list[Enrolment]:
 def run_demo(
     planner: Planner, out_dir: str, today: date | None, emit: Callable[[str], None]
 ) -> None:
+    from planner.cli.render import render_visits
+
     today = today or planner.today("UTC")
     existing = {site.code for site in planner.sites()}
     for code, zone, name in SITES:
         if code not in existing:
             planner.add_site(code, zone, name)
-    new = []
-    for enrolment in demo_enrolments(planner, today):
-        try:
-            planner.schedule(enrolment.participant)
-        except NotFound:
-            new.append(enrolment)
+    new = _new_enrolments(planner, today)
     planner.enroll_many(new)
-
     # The calendars first, so that they are written even if nobody reads the table.
-    os.makedirs(out_dir, exist_ok=True)
-    protect = protected_paths(sqlite_path(planner.url))
-    written = []
-    for code, _, _ in SITES:
-        scope = ExportScope(site=code)
-        path = os.path.join(out_dir, f"{code}.ics")
-        chunks = render(
-            planner.visits(scope),
-            name=f"planner: site {code}",
-            zones=planner.calendar_zones(scope),
-        )
-        size = write_atomically(path, chunks, protect=protect)
-        written.append(f"wrote {path} ({size} bytes)")
+    written = _write_calendars(planner, out_dir)
 
     emit(f"{len(new)} participants enrolled ({len(SITES) * 6 - len(new)} were there already)")
     emit("")
@@ -90,3 +88,29 @@ def run_demo(
     emit("")
     for line in written:
         emit(line)
+
+
+def _new_enrolments(planner: Planner, today: date) -> list[Enrolment]:
+    """The demo enrolments whose participant is not there yet."""
+    from planner.core.errors import NotFound
+
+    new = []
+    for enrolment in demo_enrolments(planner, today):
+        try:
+            planner.schedule(enrolment.participant)
+        except NotFound:
+            new.append(enrolment)
+    return new
+
+
+def _write_calendars(planner: Planner, out_dir: str) -> list[str]:
+    """One .ics file per demo site in ``out_dir``; a line about each."""
+    from planner.app import ExportScope
+
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for code, _, _ in SITES:
+        path = os.path.join(out_dir, f"{code}.ics")
+        size = planner.write_export(path, planner.export_ics(ExportScope(site=code)))
+        written.append(f"wrote {path} ({size} bytes)")
+    return written

@@ -1,12 +1,15 @@
-"""A protocol's schedule as people read it: study days, or dates for a day 1."""
+"""Protocols and sites as people read them: a protocol's schedule (study
+days, or dates for a day 1) and a site's settings and closed days.
+
+Imported only by the commands that use it: it needs the scheduling core.
+"""
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from planner.cli.render import render_csv, table
+from planner.cli.render import Format, render_rows, table
 from planner.core.errors import InputError
 from planner.core.protocol import StudyProtocol
 from planner.core.schedule import add_months, expand
@@ -52,36 +55,52 @@ def schedule_rows(
     return rows
 
 
-def protocol_schedule(protocol: StudyProtocol, arm: str | None, day1: date | None, fmt: str) -> str:
+def protocol_schedule(
+    protocol: StudyProtocol, arm: str | None, day1: date | None, fmt: Format
+) -> str:
     rows = schedule_rows(protocol, arm, day1)
-    if fmt == "json":
-        return json.dumps(rows, ensure_ascii=False, indent=2)
-    if fmt == "csv":
-        return render_csv(list(rows[0]) if rows else ["arm"], rows)
-    out = [f"{protocol.id}: {protocol.title}"]
-    for code in [arm] if arm else protocol.arm_codes():
-        arm_rows = [r for r in rows if r["arm"] == code]
-        out.append("")
-        out.append(f"Arm {code}: {protocol.arm(code).label}")
-        headers = ["DAY", "DATE", "TIME", "EVENT", "WHAT", "WINDOW", "FROM"]
-        if not day1:
-            headers.remove("DATE")
-        body = []
-        for r in arm_rows:
-            line = [
-                str(r["study_day"]),
-                str(r["target"]),
-                str(r["time"] or ""),
-                f"{r['event']}/{r['occurrence']}",
-                f"{r['label']} {r['occurrence']}/{r['count']}",
-                f"-{r['window_before']}/+{r['window_after']}",
-                str(r["anchor"]),
-            ]
-            if not day1:
-                del line[1]
-            body.append(line)
-        out.append(table(headers, body, shrink=(-3,)) if body else "(no events)")
-    return "\n".join(out)
+
+    def text() -> str:
+        out = [f"{protocol.id}: {protocol.title}"]
+        for code in [arm] if arm else protocol.arm_codes():
+            out.append("")
+            out.append(f"Arm {code}: {protocol.arm(code).label}")
+            out.append(_arm_table([r for r in rows if r["arm"] == code], with_dates=bool(day1)))
+        return "\n".join(out)
+
+    return render_rows(rows, fmt, list(rows[0]) if rows else ["arm"], text)
+
+
+def _arm_table(rows: list[dict[str, object]], *, with_dates: bool) -> str:
+    headers = ["DAY", "DATE", "TIME", "EVENT", "WHAT", "WINDOW", "FROM"]
+    if not with_dates:
+        headers.remove("DATE")
+    body = []
+    for r in rows:
+        line = [
+            str(r["study_day"]),
+            str(r["target"]),
+            str(r["time"] or ""),
+            f"{r['event']}/{r['occurrence']}",
+            f"{r['label']} {r['occurrence']}/{r['count']}",
+            f"-{r['window_before']}/+{r['window_after']}",
+            str(r["anchor"]),
+        ]
+        if not with_dates:
+            del line[1]
+        body.append(line)
+    return table(headers, body, shrink=(-3,)) if body else "(no events)"
+
+
+def site_added(info: SiteInfo) -> str:
+    """``added site WUH (Asia/Shanghai, closed sat,sun, CN holidays)``."""
+    extra = "".join(
+        [
+            f", closed {info.closed_weekdays}" if info.closed_weekdays else "",
+            f", {info.holidays} holidays" if info.holidays else "",
+        ]
+    )
+    return f"added site {info.code} ({info.timezone}{extra})"
 
 
 def site_summary(

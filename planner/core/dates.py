@@ -1,4 +1,10 @@
-"""Strict parsing of the dates and zones people type."""
+"""Strict parsing of the dates, durations and time zones people type.
+
+Each parser accepts one spelling (``YYYY-MM-DD``, ``15m``/``2h``/``1d`` or an
+ISO 8601 duration, an IANA zone name) and raises an
+:class:`~planner.core.errors.InputError` that names what was wrong, in words
+and as data (``field``, ``value``, ``allowed``).
+"""
 
 from __future__ import annotations
 
@@ -14,18 +20,42 @@ EARLIEST = date(1900, 1, 1)
 LATEST = date(2200, 12, 31)
 
 
-def parse_date(text: str, what: str = "date") -> date:
-    """``YYYY-MM-DD`` and nothing else; a clear error names ``what``."""
+def parse_date(text: str, what: str = "date", *, field: str | None = None) -> date:
+    """``YYYY-MM-DD`` and nothing else; a clear error names ``what``.
+
+    The error's ``field`` is ``field``, else ``what`` when it is a name such
+    as ``day1``.
+    """
+    field = _field(what, field)
     match = _ISO_DATE.match(text.strip())
     if not match:
-        raise InputError(f"{what} {text!r} is not a date in the form YYYY-MM-DD")
+        raise InputError(
+            f"{what} {text!r} is not a date in the form YYYY-MM-DD",
+            field=field,
+            value=text,
+            allowed="YYYY-MM-DD",
+        )
     try:
         parsed = date(*(int(part) for part in match.groups()))
     except ValueError:
-        raise InputError(f"{what} {text!r} is not a real calendar date") from None
+        raise InputError(
+            f"{what} {text!r} is not a real calendar date", field=field, value=text
+        ) from None
     if not EARLIEST <= parsed <= LATEST:
-        raise InputError(f"{what} {text!r} is outside {EARLIEST.year}-{LATEST.year}")
+        raise InputError(
+            f"{what} {text!r} is outside {EARLIEST.year}-{LATEST.year}",
+            field=field,
+            value=text,
+            allowed=f"{EARLIEST.isoformat()}..{LATEST.isoformat()}",
+        )
     return parsed
+
+
+def _field(what: str, field: str | None) -> str | None:
+    """The error field: ``field`` if given, else ``what`` if it is an identifier."""
+    if field is not None:
+        return field
+    return what if what.isidentifier() else None
 
 
 @cache
@@ -33,12 +63,15 @@ def _zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def check_zone(name: str) -> str:
+def check_zone(name: str, *, field: str = "timezone") -> str:
     """An IANA time zone name such as ``Asia/Shanghai``."""
     if name not in _zones():
         raise InputError(
             f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai or "
-            "America/New_York"
+            "America/New_York",
+            field=field,
+            value=name,
+            allowed="an IANA time zone name",
         )
     return name
 
@@ -47,8 +80,13 @@ _DURATION = re.compile(r"^(\d{1,4})\s*(m|min|h|d)$")
 _ISO_DURATION = re.compile(r"^-?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
 
 
-def parse_duration(text: str, what: str = "duration") -> timedelta:
-    """``15m``, ``2h``, ``1d`` or an ISO 8601 duration such as ``PT1H30M``."""
+def parse_duration(text: str, what: str = "duration", *, field: str | None = None) -> timedelta:
+    """``15m``, ``2h``, ``1d`` or an ISO 8601 duration such as ``PT1H30M``.
+
+    The error's ``field`` is ``field``, else ``what`` when it is a name such
+    as ``alarm``.
+    """
+    field = _field(what, field)
     cleaned = text.strip()
     simple = _DURATION.match(cleaned.lower())
     if simple:
@@ -58,9 +96,19 @@ def parse_duration(text: str, what: str = "duration") -> timedelta:
     else:
         iso = _ISO_DURATION.match(cleaned.upper())
         if not iso or cleaned.upper() in ("P", "PT", "-P", "-PT") or cleaned.startswith("-"):
-            raise InputError(f"{what} {text!r} is not a duration such as 15m, 2h, 1d or PT1H")
+            raise InputError(
+                f"{what} {text!r} is not a duration such as 15m, 2h, 1d or PT1H",
+                field=field,
+                value=text,
+                allowed="15m, 2h, 1d or an ISO 8601 duration such as PT1H",
+            )
         days, hours, minutes = (int(part or 0) for part in iso.groups())
         value = timedelta(days=days, hours=hours, minutes=minutes)
     if not timedelta(0) < value <= timedelta(days=28):
-        raise InputError(f"{what} {text!r} must be more than zero and at most 28 days")
+        raise InputError(
+            f"{what} {text!r} must be more than zero and at most 28 days",
+            field=field,
+            value=text,
+            allowed="more than zero, at most 28 days",
+        )
     return value

@@ -75,7 +75,7 @@ def study_day(day1: date, on: date) -> int:
 def day_of_study(day1: date, day: int) -> date:
     """The date of study day ``day`` (negative days are before day 1)."""
     if day == 0:
-        raise ScheduleError("there is no study day 0")
+        raise ScheduleError("there is no study day 0", field="day", value=day)
     return _shift(day1, day - 1 if day > 0 else day)
 
 
@@ -84,7 +84,9 @@ def add_months(reference: date, months: int) -> date:
     try:
         added = pendulum.Date(reference.year, reference.month, reference.day).add(months=months)
     except (OverflowError, ValueError):
-        raise ScheduleError(f"{months} months after {reference} is out of range") from None
+        raise ScheduleError(
+            f"{months} months after {reference} is out of range", field="months", value=months
+        ) from None
     return date(added.year, added.month, added.day)
 
 
@@ -117,7 +119,12 @@ def expand(
     it does not depend on the order of series in the protocol file.
     """
     if arm not in protocol.arm_codes():
-        raise ScheduleError(f"unknown arm {arm!r} (arms: {', '.join(protocol.arm_codes())})")
+        raise ScheduleError(
+            f"unknown arm {arm!r} (arms: {', '.join(protocol.arm_codes())})",
+            field="arm",
+            value=arm,
+            choices=protocol.arm_codes(),
+        )
     actual = actual or {}
     moved = moved or {}
     series_by_code = {series.code: series for series in protocol.series_for(arm)}

@@ -29,11 +29,16 @@ def parse_weekdays(text: str) -> frozenset[int]:
             continue
         if part[:3] not in WEEKDAYS or part not in (part[:3], _long_name(part[:3])):
             raise InputError(
-                f"closed day {part!r} is not a weekday (use mon, tue, wed, thu, fri, sat, sun)"
+                f"closed day {part!r} is not a weekday (use mon, tue, wed, thu, fri, sat, sun)",
+                field="closed",
+                value=part,
+                choices=WEEKDAYS,
             )
         days.add(WEEKDAYS.index(part[:3]))
     if len(days) == 7:
-        raise InputError("a site cannot be closed on every day of the week")
+        raise InputError(
+            "a site cannot be closed on every day of the week", field="closed", value=text
+        )
     return frozenset(days)
 
 
@@ -61,7 +66,10 @@ def check_holidays(spec: str) -> str:
     except NotImplementedError:
         raise InputError(
             f"unknown public holidays {spec!r}: use a country code such as CN or US, "
-            "optionally with a subdivision such as US-NY"
+            "optionally with a subdivision such as US-NY",
+            field="holidays",
+            value=spec,
+            allowed="a country code, optionally with a subdivision (CN, US-NY)",
         ) from None
     return f"{country.upper()}-{subdivision.upper()}" if subdivision else country.upper()
 

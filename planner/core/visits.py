@@ -10,10 +10,13 @@ same UID whatever database or export produced it.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
+
+from planner.core.errors import InputError
 
 Status = Literal["scheduled", "completed", "missed", "cancelled"]
 STATUSES: tuple[Status, ...] = ("scheduled", "completed", "missed", "cancelled")
@@ -24,8 +27,38 @@ UID_DOMAIN = "planner"
 _NAMESPACE_BYTES = UID_NAMESPACE.bytes
 
 
+_OCCURRENCE = re.compile(r"[0-9]{1,6}")
+
+
+class VisitId(NamedTuple):
+    """Who and which visit: ``WUH-001/INF/2`` is participant, series, occurrence.
+
+    The one place a visit id is formatted or parsed. Participant codes may
+    hold ``/``-free characters only, so the last two ``/`` split it.
+    """
+
+    participant: str
+    event: str
+    occurrence: int
+
+    def to_string(self) -> str:
+        return f"{self.participant}/{self.event}/{self.occurrence}"
+
+    @classmethod
+    def from_string(cls, text: str) -> VisitId:
+        parts = text.rsplit("/", 2)
+        if len(parts) != 3 or not parts[0] or not parts[1] or not _OCCURRENCE.fullmatch(parts[2]):
+            raise InputError(
+                f"visit id {text!r} is not of the form PARTICIPANT/EVENT/N (e.g. WUH-001/INF/2)",
+                field="visit",
+                value=text,
+                allowed="PARTICIPANT/EVENT/N",
+            )
+        return cls(parts[0], parts[1], int(parts[2]))
+
+
 def visit_id(participant: str, event: str, occurrence: int) -> str:
-    return f"{participant}/{event}/{occurrence}"
+    return VisitId(participant, event, occurrence).to_string()
 
 
 def visit_uid(protocol: str, participant: str, event: str, occurrence: int) -> str:
@@ -105,6 +138,11 @@ class VisitRecord:
             "revision": self.revision,
             "uid": self.uid,
         }
+
+
+def visit_order(record: VisitRecord) -> tuple[date, str, str, str, int]:
+    """The order people read visits in: date, time (date-only first), who, which."""
+    return (record.target, record.time or "", record.participant, record.event, record.occurrence)
 
 
 #: Column order of CSV output.

@@ -22,7 +22,10 @@ def backup_to(url: URL, destination: str) -> int:
         raise InputError("the backup file name is empty")
     source = sqlite_path(url)
     if source is None:
-        raise InputError("db backup works on SQLite files; use your server's tools otherwise")
+        raise InputError(
+            "backups work on SQLite files; use the database server's own tools otherwise",
+            field="db",
+        )
     if os.path.realpath(destination) in protected_paths(source):
         raise InputError(f"{destination!r} is the database itself; choose another file")
     if os.path.isdir(destination):

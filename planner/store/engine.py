@@ -25,14 +25,16 @@ DEFAULT_DB = "planner.db"
 def resolve_url(db: str | None) -> URL:
     """A path or an SQLAlchemy URL; default ``$PLANNER_DB``, else ``planner.db``."""
     if db is not None and not db.strip():
-        raise InputError("--db is empty; give a database file or URL")
+        raise InputError("the database name is empty; give a database file or URL", field="db")
     db = db or os.environ.get("PLANNER_DB") or DEFAULT_DB
     if "://" not in db:
         return URL.create("sqlite", database=os.path.abspath(db))
     try:
         return make_url(db)
     except ArgumentError:
-        raise InputError(f"--db {db!r} is neither a file path nor a database URL") from None
+        raise InputError(
+            f"database {db!r} is neither a file path nor a database URL", field="db", value=db
+        ) from None
 
 
 def is_sqlite(url: URL) -> bool:
@@ -53,7 +55,9 @@ def make_engine(url: URL | str, *, foreign_keys: bool = True) -> Engine:
         try:
             return create_engine(url, pool_pre_ping=True)
         except (NoSuchModuleError, ArgumentError, ImportError) as error:
-            raise InputError(f"--db {url.render_as_string()!r} cannot be used: {error}") from None
+            raise InputError(
+                f"database {url.render_as_string()!r} cannot be used: {error}", field="db"
+            ) from None
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")

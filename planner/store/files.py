@@ -25,12 +25,20 @@ def write_atomically(path: str, chunks: Iterable[bytes], *, protect: set[str]) -
     """
     real = os.path.realpath(path)
     if real in protect:
-        raise InputError(f"--output {path!r} is the database itself; choose another file")
+        raise InputError(
+            f"file {path!r} is the database itself; choose another file",
+            field="output",
+            value=path,
+        )
     if os.path.isdir(real):
-        raise InputError(f"--output {path!r} is a folder; give a file name")
+        raise InputError(f"{path!r} is a folder; give a file name", field="output", value=path)
     folder = os.path.dirname(real) or "."
     if not os.path.isdir(folder):
-        raise InputError(f"--output {path!r}: the folder {folder!r} does not exist")
+        raise InputError(
+            f"cannot write {path!r}: the folder {folder!r} does not exist",
+            field="output",
+            value=path,
+        )
     handle, temporary = tempfile.mkstemp(prefix=".planner-", suffix=".tmp", dir=folder)
     written = 0
     try:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 #: The migrations, oldest first, and the newest. A test keeps them equal to the
 #: scripts in ``migrations/``, so start-up needs no scan of those scripts.
-REVISIONS = ("0001", "0002", "0003")
+REVISIONS = ("0001", "0002", "0003", "0004")
 HEAD = REVISIONS[-1]
 
 
@@ -69,7 +69,9 @@ def ensure_current(url: URL, engine: Engine) -> None:
     _refuse_newer(revision)
     raise SchemaError(
         f"the database schema is at revision {revision} but this planner needs {HEAD}; "
-        "run `planner db upgrade` (it keeps a backup copy first)"
+        "it must be upgraded first (the upgrade keeps a backup copy)",
+        field="schema",
+        value=revision,
     )
 
 

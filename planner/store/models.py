@@ -145,6 +145,10 @@ class Visit(Base):
     deviation: Mapped[bool] = mapped_column(Boolean, default=False)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+    #: The label of an unscheduled visit; NULL for planned ones (the protocol's).
+    label: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: Why the status last changed, when someone said.
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class AuditEntry(Base):

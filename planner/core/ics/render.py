@@ -1,0 +1,117 @@
+"""A whole ``VCALENDAR``, streamed: header, time zones, events, footer.
+
+:func:`render` checks its arguments at once and returns an iterator of byte
+chunks that consumes the visits one at a time, so memory stays flat however
+many visits stream through; :func:`render_bytes` joins the chunks. Each zone
+of the timed visits gets its ``VTIMEZONE`` (in zone-name order) for the range
+the caller gives, which :func:`~planner.core.ics.zones.zone_ranges` computes
+on a first pass (or the caller computes the same thing in SQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, timedelta
+
+from planner.core.ics.events import check_alarm, event
+from planner.core.ics.facts import event_date
+from planner.core.ics.text import CRLF, content_lines, duration, text
+from planner.core.ics.zones import vtimezone
+from planner.core.visits import VisitRecord
+
+#: The fixed product identifier of every calendar we write.
+PRODID = "-//planner//planner 1//EN"
+_DURATION_1H = duration(timedelta(hours=1))
+
+#: One line each, in this order.
+_CALENDAR_HEAD = (
+    b"BEGIN:VCALENDAR",
+    b"VERSION:2.0",
+    b"PRODID:" + text(PRODID),
+    b"CALSCALE:GREGORIAN",
+    b"METHOD:PUBLISH",
+)
+_CALENDAR_TAIL = (
+    b"X-PUBLISHED-TTL:" + _DURATION_1H,
+    b"REFRESH-INTERVAL;VALUE=DURATION:" + _DURATION_1H,
+)
+
+Zones = Mapping[str, tuple[date, date]]
+
+
+def render(
+    visits: Iterable[VisitRecord],
+    *,
+    name: str,
+    zones: Zones,
+    alarm: timedelta | None = None,
+) -> Iterator[bytes]:
+    """Stream a ``VCALENDAR`` of ``visits`` (in the given order) as chunks of bytes.
+
+    ``zones`` maps every time zone of the timed visits to the first and last
+    date of those visits in it (see :func:`zone_ranges`); each gets a
+    ``VTIMEZONE`` for that range, in zone-name order. The arguments are
+    checked at once; a timed visit whose zone is missing from ``zones``, or
+    whose date lies outside its range, raises :class:`ValueError` when the
+    iteration reaches it. Visits are consumed one at a time: memory does not
+    grow with their number.
+    """
+    check_alarm(alarm)
+    checked: dict[str, tuple[date, date]] = {}
+    timezones: list[bytes] = []
+    for zone in sorted(zones):
+        first, last = zones[zone]
+        if first > last:
+            raise ValueError(f"time zone {zone}: first date {first} is after last date {last}")
+        checked[zone] = (first, last)
+        timezones.append(vtimezone(zone, first, last))
+    return _stream(visits, _header(name), timezones, checked, alarm)
+
+
+def render_bytes(
+    visits: Iterable[VisitRecord],
+    *,
+    name: str,
+    zones: Zones,
+    alarm: timedelta | None = None,
+) -> bytes:
+    """The whole calendar of :func:`render` as one bytes object."""
+    return b"".join(render(visits, name=name, zones=zones, alarm=alarm))
+
+
+def _header(name: str) -> bytes:
+    escaped = text(name)
+    return content_lines(
+        (*_CALENDAR_HEAD, b"NAME:" + escaped, b"X-WR-CALNAME:" + escaped, *_CALENDAR_TAIL)
+    )
+
+
+def _stream(
+    visits: Iterable[VisitRecord],
+    header: bytes,
+    timezones: list[bytes],
+    zones: dict[str, tuple[date, date]],
+    alarm: timedelta | None,
+) -> Iterator[bytes]:
+    yield header
+    yield from timezones
+    for visit in visits:
+        if visit.time is not None:
+            _check_zone(visit, zones)
+        yield event(visit, alarm)
+    yield b"END:VCALENDAR" + CRLF
+
+
+def _check_zone(visit: VisitRecord, zones: dict[str, tuple[date, date]]) -> None:
+    """ValueError unless a timed visit's zone and date are in ``zones``."""
+    span = zones.get(visit.timezone)
+    if span is None:
+        raise ValueError(
+            f"visit {visit.visit_id}: time zone {visit.timezone} is missing from zones"
+        )
+    day = event_date(visit)
+    if not span[0] <= day <= span[1]:
+        raise ValueError(
+            f"visit {visit.visit_id} on {day} is outside the range "
+            f"{span[0]} to {span[1]} given for time zone {visit.timezone}"
+        )

@@ -1,0 +1,69 @@
+"""Stored protocol versions: a version never changes once written."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from planner.store.models import ProtocolVersion
+
+
+def latest_versions(session: Session) -> list[ProtocolVersion]:
+    """The newest stored version of every protocol, by protocol id."""
+    rows = session.scalars(
+        select(ProtocolVersion).order_by(ProtocolVersion.protocol_id, ProtocolVersion.version)
+    ).all()
+    latest: dict[str, ProtocolVersion] = {}
+    for row in rows:
+        latest[row.protocol_id] = row
+    return list(latest.values())
+
+
+def latest_version(session: Session, protocol_id: str) -> ProtocolVersion | None:
+    return session.scalars(
+        select(ProtocolVersion)
+        .where(ProtocolVersion.protocol_id == protocol_id)
+        .order_by(ProtocolVersion.version.desc())
+        .limit(1)
+    ).first()
+
+
+def stored_ids(session: Session) -> set[str]:
+    return set(session.scalars(select(ProtocolVersion.protocol_id).distinct()))
+
+
+def version_ids(session: Session, protocol_id: str) -> list[int]:
+    """Row ids of every stored version of a protocol."""
+    return list(
+        session.scalars(
+            select(ProtocolVersion.id).where(ProtocolVersion.protocol_id == protocol_id)
+        )
+    )
+
+
+def by_fingerprint(session: Session, protocol_id: str, mark: str) -> ProtocolVersion | None:
+    return session.scalars(
+        select(ProtocolVersion).where(
+            ProtocolVersion.protocol_id == protocol_id, ProtocolVersion.fingerprint == mark
+        )
+    ).first()
+
+
+def add_version(
+    session: Session, protocol_id: str, mark: str, title: str, source: str, now: datetime
+) -> ProtocolVersion:
+    """Store the next version of a protocol."""
+    latest = latest_version(session, protocol_id)
+    row = ProtocolVersion(
+        protocol_id=protocol_id,
+        version=(latest.version + 1) if latest else 1,
+        fingerprint=mark,
+        title=title,
+        source=source,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,136 @@
+"""Queries that answer with :class:`~planner.core.visits.VisitRecord` objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Date, bindparam, case, func, select
+from sqlalchemy.orm import Session
+
+from planner.core.visits import VisitRecord
+from planner.store.models import Participant, Site, Visit
+from planner.store.records import AnySelect, ProtocolCache, read_records, to_records, visit_select
+
+_UPCOMING = visit_select().where(
+    Visit.site_id == bindparam("site"),
+    Visit.target >= bindparam("first", type_=Date),
+    Visit.target < bindparam("end", type_=Date),
+    Visit.status == "scheduled",
+)
+
+_OVERDUE = visit_select().where(
+    Visit.site_id == bindparam("site"),
+    Visit.status == "scheduled",
+    Visit.window_end < bindparam("cutoff", type_=Date),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Which visits a query holds, with codes already resolved to row ids;
+    every field narrows it."""
+
+    participant_id: int | None = None
+    site_id: int | None = None
+    version_ids: tuple[int, ...] | None = None
+    arm: str | None = None
+    kind: str | None = None
+    start: date | None = None
+    end: date | None = None
+    include_cancelled: bool = True
+
+    def conditions(self) -> list[Any]:
+        found: list[Any] = []
+        if self.participant_id is not None:
+            found.append(Visit.participant_id == self.participant_id)
+        if self.site_id is not None:
+            found.append(Visit.site_id == self.site_id)
+        if self.version_ids is not None:
+            found.append(Participant.protocol_version_id.in_(self.version_ids))
+        if self.arm is not None:
+            found.append(Participant.arm == self.arm)
+        if self.kind is not None:
+            found.append(Visit.kind == self.kind)
+        if self.start is not None:
+            found.append(Visit.target >= self.start)
+        if self.end is not None:
+            found.append(Visit.target <= self.end)
+        if not self.include_cancelled:
+            found.append(Visit.status != "cancelled")
+        return found
+
+
+def _run(session: Session, query: AnySelect, cache: ProtocolCache) -> list[VisitRecord]:
+    return list(read_records(session.connection(), query, cache))
+
+
+def matching(session: Session, cache: ProtocolCache, where: Filter) -> list[VisitRecord]:
+    return _run(session, visit_select().where(*where.conditions()), cache)
+
+
+def streamed(session: Session, cache: ProtocolCache, where: Filter) -> Iterator[VisitRecord]:
+    """Like :func:`matching`, fetched 2,000 rows at a time (exports)."""
+    query = visit_select().where(*where.conditions()).execution_options(yield_per=2000)
+    return read_records(session.connection(), query, cache)
+
+
+def due(
+    session: Session, cache: ProtocolCache, site_id: int, first: date, end: date, where: Filter
+) -> list[VisitRecord]:
+    """Scheduled visits at a site with ``first <= target < end``."""
+    connection = session.connection()
+    query = _UPCOMING.where(*where.conditions()) if where != Filter() else _UPCOMING
+    rows = connection.execute(query, {"site": site_id, "first": first, "end": end})
+    return list(to_records(connection, iter(rows), cache))
+
+
+def overdue(
+    session: Session, cache: ProtocolCache, site_id: int, cutoff: date
+) -> list[VisitRecord]:
+    """Scheduled visits at a site whose window ended before ``cutoff``."""
+    connection = session.connection()
+    rows = connection.execute(_OVERDUE, {"site": site_id, "cutoff": cutoff})
+    return list(to_records(connection, iter(rows), cache))
+
+
+def deviations(session: Session, cache: ProtocolCache, site_id: int | None) -> list[VisitRecord]:
+    query = visit_select().where(Visit.deviation.is_(True))
+    if site_id is not None:
+        query = query.where(Visit.site_id == site_id)
+    return _run(session, query, cache)
+
+
+def scheduled(
+    session: Session,
+    cache: ProtocolCache,
+    site_id: int,
+    kind: str | None = None,
+    on: date | None = None,
+) -> list[VisitRecord]:
+    """Scheduled visits at a site, optionally of one kind on one day."""
+    query = visit_select().where(Visit.site_id == site_id, Visit.status == "scheduled")
+    if kind is not None:
+        query = query.where(Visit.kind == kind)
+    if on is not None:
+        query = query.where(Visit.target == on)
+    return _run(session, query, cache)
+
+
+def zone_ranges(session: Session, where: Filter) -> dict[str, tuple[date, date]]:
+    """The time zones of the timed visits a filter holds, each with its date range."""
+    on = case(
+        (Visit.status == "completed", func.coalesce(Visit.actual, Visit.target)),
+        else_=Visit.target,
+    )
+    query = (
+        select(Site.timezone, func.min(on), func.max(on))
+        .select_from(Visit)
+        .join(Participant, Participant.id == Visit.participant_id)
+        .join(Site, Site.id == Visit.site_id)
+        .where(Visit.time.is_not(None), *where.conditions())
+        .group_by(Site.timezone)
+    )
+    return {zone: (first, last) for zone, first, last in session.execute(query)}

@@ -1,0 +1,86 @@
+"""Visit rows: planned at enrolment, changed one revision at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from planner.core.visits import VisitId
+from planner.store.models import Participant, Site, Visit, visits_table
+
+
+def of_participant(session: Session, participant_id: int) -> Sequence[Visit]:
+    return session.scalars(select(Visit).where(Visit.participant_id == participant_id)).all()
+
+
+def by_id(session: Session, visit: VisitId) -> tuple[Visit, Participant, str] | None:
+    """A visit with its participant and its site's time zone."""
+    found = session.execute(
+        select(Visit, Participant, Site.timezone)
+        .join(Participant, Participant.id == Visit.participant_id)
+        .join(Site, Site.id == Visit.site_id)
+        .where(
+            Participant.code == visit.participant,
+            Visit.event == visit.event,
+            Visit.occurrence == visit.occurrence,
+        )
+    ).first()
+    if found is None:
+        return None
+    row, participant, zone = found
+    return row, participant, zone
+
+
+def previous_completion(session: Session, row: Visit) -> date | None:
+    """When the latest earlier occurrence of the same series was completed."""
+    return session.scalar(
+        select(Visit.actual)
+        .where(
+            Visit.participant_id == row.participant_id,
+            Visit.event == row.event,
+            Visit.occurrence < row.occurrence,
+            Visit.status == "completed",
+        )
+        .order_by(Visit.occurrence.desc())
+        .limit(1)
+    )
+
+
+def insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.connection().execute(insert(visits_table), rows)
+
+
+def update_revision(session: Session, row: Visit, values: dict[str, Any]) -> bool:
+    """Write new values if the row is still at the revision read; False if not."""
+    result = session.execute(
+        update(Visit)
+        .where(Visit.id == row.id, Visit.revision == row.revision)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(row)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def over_capacity(
+    session: Session, site_id: int, kind: str, per_day: int, start: date, end: date
+) -> list[tuple[date, int]]:
+    """Days on which scheduled events of a kind exceed a cap, with their count."""
+    rows = session.execute(
+        select(Visit.target, func.count())
+        .where(
+            Visit.site_id == site_id,
+            Visit.kind == kind,
+            Visit.status == "scheduled",
+            Visit.target >= start,
+            Visit.target <= end,
+        )
+        .group_by(Visit.target)
+        .having(func.count() > per_day)
+    )
+    return [(day, count) for day, count in rows]
