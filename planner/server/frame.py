@@ -1,0 +1,75 @@
+"""What every response gets, whatever answered it: security headers, and one
+line in the access log with the feed's secret path redacted.
+
+The frame wraps the whole application, so 404s, 405s and 500s get the same
+headers as feeds. The access log never shows a path under ``/feeds/`` nor
+any query string: ``127.0.0.1 "GET /feeds/[redacted] HTTP/1.1" 200 7131 1.2ms``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+from planner.core.feeds import redact
+
+ACCESS_LOG = logging.getLogger("planner.access")
+
+#: On every response. ``no-referrer``: a page opened from a calendar event
+#: never learns the feed's secret address.
+HEADERS = (
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+)
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+
+
+def setup_access_log(enabled: bool) -> None:
+    """Access lines on stderr (once per process), or none at all."""
+    ACCESS_LOG.disabled = not enabled
+    ACCESS_LOG.propagate = False
+    if enabled and not ACCESS_LOG.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        ACCESS_LOG.addHandler(handler)
+        ACCESS_LOG.setLevel(logging.INFO)
+
+
+def access_line(scope: Scope, status: int, size: int, seconds: float) -> str:
+    client = scope.get("client") or ("-", 0)
+    version = scope.get("http_version", "1.1")
+    request = f"{scope.get('method', '-')} {redact(scope.get('path', ''))} HTTP/{version}"
+    return f'{client[0]} "{request}" {status} {size} {seconds * 1000:.1f}ms'
+
+
+class Frame:
+    """ASGI middleware: the headers of :data:`HEADERS`, and the access log."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        seen = {"status": 500, "size": 0}
+
+        async def framed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+                message["headers"] = [*message.get("headers", ()), *HEADERS]
+            elif message["type"] == "http.response.body":
+                seen["size"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, framed)
+        finally:
+            if not ACCESS_LOG.disabled:
+                elapsed = time.perf_counter() - start
+                ACCESS_LOG.info(access_line(scope, seen["status"], seen["size"], elapsed))
