@@ -1,15 +1,30 @@
-"""Exports: what a scope holds, rendered, streamed or written whole."""
+"""Exports: what a scope holds, rendered, streamed or written whole.
+
+:func:`visits_file` writes every field of every visit (the JSON visit object,
+:meth:`VisitRecord.to_json`) as a JSON array, NDJSON (one object a line) or
+CSV (a header, then one line a visit; ``true``/``false``, empty for null, and
+text cells starting ``= + - @``, a tab or a carriage return prefixed with
+``'`` so that spreadsheets do not run them). Records are read 2,000 at a time
+and written in chunks: memory stays flat however many visits there are.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import csv
+import io
+import itertools
+import json
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
+from typing import Any
 
 from planner.app import queries
 from planner.app.context import Context
 from planner.app.results import ExportScope
 from planner.core.errors import InputError
 from planner.core.ics import render
+from planner.core.sdtm.datasetjson import csv_cell
+from planner.core.visits import VisitRecord
 from planner.store.engine import sqlite_path
 from planner.store.files import protected_paths, write_atomically
 
@@ -42,3 +57,91 @@ def ics(ctx: Context, scope: ExportScope, alarm: timedelta | None = None) -> Ite
 def write(ctx: Context, path: str, chunks: Iterator[bytes]) -> int:
     """Write an export whole or not at all, never over the database; return its size."""
     return write_atomically(path, chunks, protect=protected_paths(sqlite_path(ctx.db.url)))
+
+
+# ---------------------------------------------------------------- visit files
+
+#: Visits per chunk of output.
+BATCH = 1000
+#: The header of a CSV export without visits (with visits: the keys of the JSON object).
+EMPTY_CSV_COLUMNS = (
+    "visit_id", "participant", "site", "protocol", "protocol_version", "arm", "event", "label",
+    "kind", "contact", "setting", "occurrence", "count", "study_day", "ideal", "target",
+    "window_start", "window_end", "time", "duration_minutes", "timezone", "status", "actual",
+    "deviation", "revision", "uid",
+)  # fmt: skip
+
+
+def _dumps(record: VisitRecord) -> str:
+    return json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":"))
+
+
+def _batches(found: Iterable[VisitRecord]) -> Iterator[list[VisitRecord]]:
+    iterator = iter(found)
+    while batch := list(itertools.islice(iterator, BATCH)):
+        yield batch
+
+
+def json_array(found: Iterable[VisitRecord]) -> Iterator[bytes]:
+    """One JSON array, one visit object a line."""
+    separator = "[\n"
+    for batch in _batches(found):
+        yield (separator + ",\n".join(_dumps(record) for record in batch)).encode("utf-8")
+        separator = ",\n"
+    yield b"[]\n" if separator == "[\n" else b"\n]\n"
+
+
+def ndjson_lines(found: Iterable[VisitRecord]) -> Iterator[bytes]:
+    """One visit object a line."""
+    for batch in _batches(found):
+        yield "".join(_dumps(record) + "\n" for record in batch).encode("utf-8")
+
+
+def csv_value(value: Any) -> str:
+    """A JSON value as a CSV cell, neutralised against formula injection."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return csv_cell(value)
+
+
+def csv_lines(found: Iterable[VisitRecord]) -> Iterator[bytes]:
+    """A header (the JSON object's keys), then one line a visit."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    header = False
+    for batch in _batches(found):
+        for record in batch:
+            values = record.to_json()
+            if not header:
+                writer.writerow(values)
+                header = True
+            writer.writerow([csv_value(value) for value in values.values()])
+        yield buffer.getvalue().encode("utf-8")
+        buffer.seek(0)
+        buffer.truncate()
+    if not header:
+        writer.writerow(EMPTY_CSV_COLUMNS)
+        yield buffer.getvalue().encode("utf-8")
+
+
+VISIT_FORMATS: dict[str, Callable[[Iterable[VisitRecord]], Iterator[bytes]]] = {
+    "csv": csv_lines,
+    "json": json_array,
+    "ndjson": ndjson_lines,
+}
+
+
+def visits_file(ctx: Context, scope: ExportScope, fmt: str) -> Iterator[bytes]:
+    """Every field of a scope's visits, streamed; errors come before the first byte."""
+    writer = VISIT_FORMATS.get(fmt)
+    if writer is None:
+        raise InputError(
+            f"unknown format {fmt!r} for visits",
+            field="format",
+            value=fmt,
+            choices=list(VISIT_FORMATS),
+        )
+    check_scope(scope)
+    found = queries.visits(ctx, scope)
+    first = next(found, None)  # runs the scope's checks (unknown site, protocol...)
+    return writer(found if first is None else itertools.chain([first], found))

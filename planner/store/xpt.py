@@ -1,0 +1,94 @@
+"""SAS transport (XPT) version 5 files, through pyreadstat (``planner[sdtm]``).
+
+XPT v5 is what regulatory submissions take: variable names of at most 8
+characters, labels of at most 40, text values of at most 200 bytes, numbers
+as 8-byte floats (an integer column reads back as 1.0, 2.0...). Missing
+numbers are SAS missing values; missing text is blank. Text is written as
+UTF-8; plain ASCII is safest for submissions.
+
+pyreadstat writes to a path, so :func:`xpt_bytes` lets it write into a
+private temporary folder and returns the bytes, which the caller writes
+where it wants (for example with :func:`planner.store.files.write_atomically`,
+so that no partial file is ever left behind).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from typing import Any
+
+from planner.core.errors import InputError
+from planner.core.sdtm.dataset import Dataset
+
+MAX_NAME = 8
+MAX_LABEL = 40
+MAX_TEXT_BYTES = 200
+MISSING_EXTRA = "writing XPT needs the optional sdtm extra: pip install 'planner[sdtm]'"
+
+
+def _modules() -> tuple[Any, Any]:
+    """pyreadstat and pandas, or the InputError that says how to get them."""
+    try:
+        pyreadstat = importlib.import_module("pyreadstat")
+        pandas = importlib.import_module("pandas")
+    except ImportError:
+        raise InputError(MISSING_EXTRA, field="format", value="xpt") from None
+    return pyreadstat, pandas
+
+
+def check_transport(dataset: Dataset) -> None:
+    """Raise InputError if the dataset does not fit in an XPT v5 file."""
+    problems = [
+        f"variable name {column.name!r} is longer than {MAX_NAME} characters"
+        for column in dataset.columns
+        if len(column.name) > MAX_NAME
+    ] + [
+        f"the label of {column.name} is longer than {MAX_LABEL} characters"
+        for column in dataset.columns
+        if len(column.label) > MAX_LABEL
+    ]
+    if len(dataset.name) > MAX_NAME:
+        problems.append(f"dataset name {dataset.name!r} is longer than {MAX_NAME} characters")
+    for row in dataset.rows:
+        for column, cell in zip(dataset.columns, row, strict=True):
+            if isinstance(cell, str) and len(cell.encode("utf-8")) > MAX_TEXT_BYTES:
+                problems.append(f"a value of {column.name} is longer than {MAX_TEXT_BYTES} bytes")
+    if problems:
+        raise InputError(
+            f"{dataset.name} cannot be written as XPT: {problems[0]}",
+            field="format",
+            value="xpt",
+        )
+
+
+def _frame(pandas: Any, dataset: Dataset) -> Any:
+    data: dict[str, Any] = {}
+    for index, column in enumerate(dataset.columns):
+        values = [row[index] for row in dataset.rows]
+        if column.data_type in ("integer", "float"):
+            numbers = [float("nan") if v is None else float(v) for v in values]
+            data[column.name] = pandas.Series(numbers, dtype="float64")
+        else:
+            texts = ["" if v is None else str(v) for v in values]
+            data[column.name] = pandas.Series(texts, dtype="object")
+    return pandas.DataFrame(data, columns=dataset.column_names())
+
+
+def xpt_bytes(dataset: Dataset) -> bytes:
+    """The dataset as a SAS transport v5 file."""
+    pyreadstat, pandas = _modules()
+    check_transport(dataset)
+    with tempfile.TemporaryDirectory(prefix="planner-xpt-") as folder:
+        path = os.path.join(folder, f"{dataset.name.lower()}.xpt")
+        pyreadstat.write_xport(
+            _frame(pandas, dataset),
+            path,
+            file_label=dataset.label[:MAX_LABEL],
+            column_labels=[column.label for column in dataset.columns],
+            table_name=dataset.name,
+            file_format_version=5,
+        )
+        with open(path, "rb") as handle:
+            return handle.read()
