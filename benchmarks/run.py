@@ -471,7 +471,7 @@ def bench_replan(folder: Path, sizes: Sizes) -> list[Figure]:
         )
         start = time.perf_counter()
         changed = len(
-            planner.close_site("S1", date(2026, 2, 2), date(2026, 2, 2), "bench").replanned
+            planner.calendars.close("S1", date(2026, 2, 2), date(2026, 2, 2), "bench").replanned
         )
         close_time = time.perf_counter() - start
     return [

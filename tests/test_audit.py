@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 import planner as planner_package
 from planner.app import Planner
 from planner.core.errors import NotFound
+from planner.store.engine import make_engine
 from planner.store.models import AuditEntry
 from tests.conftest import dump
 
@@ -378,8 +379,10 @@ def test_the_applications_own_engine_cannot_change_the_audit(
         update(AuditEntry).values(actor="mallory"),
         delete(AuditEntry).where(AuditEntry.id == 1),
     ):
-        with pytest.raises(IntegrityError, match=APPEND_ONLY), planner.engine.begin() as conn:
+        engine = make_engine(planner.url)  # configured exactly as the application's
+        with pytest.raises(IntegrityError, match=APPEND_ONLY), engine.begin() as conn:
             conn.execute(statement)
+        engine.dispose()
     assert dump(db_path) == before
 
 

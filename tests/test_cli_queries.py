@@ -400,7 +400,8 @@ def test_schedule_table_fits_80_columns(cli: Cli, enrolled: Path, participant: s
 
     lines = result.stdout.splitlines()
     assert all(len(line) <= 80 for line in lines), max(lines, key=len)
-    assert lines[0].split() == ["DATE", "TIME", "VISIT", "WHAT", "WINDOW", "STATUS"]
+    assert lines[0].startswith(f"{participant} · ")  # the participant's status line
+    assert lines[1].split() == ["DATE", "TIME", "VISIT", "WHAT", "WINDOW", "STATUS"]
     dated = [line for line in lines[1:] if line[:4].isdigit()]
     assert [line.split()[0] for line in dated] == [
         target for _, target, *_ in EXPECTED_SCHEDULES[participant]
@@ -507,11 +508,13 @@ def test_upcoming_table_is_sorted_and_fits_80_columns(cli: Cli, enrolled: Path) 
     assert all(len(line) <= 80 for line in lines), max(lines, key=len)
     # visits from several sites: the table names the site of each
     assert lines[0].split() == ["DATE", "TIME", "SITE", "VISIT", "WHAT", "WINDOW"]
-    assert len(lines) == 1 + len(EXPECTED_UPCOMING)
+    assert len(lines) == 1 + len(EXPECTED_UPCOMING) + 1
+    assert lines[-1] == "15 visits, 7 participants"  # U-G1-02, C-HIGH-01, U-CT-01, U-G1-01,
+    # U-G2-01, C-LOW-01, U-CT-02
     sites = {v["visit_id"]: v["site"] for v in as_json(cli("upcoming", *UPCOMING_WINDOW,
                                                            "--format", "json"))}  # fmt: skip
     assert len(set(sites.values())) > 1
-    for line, (visit_id, target, time) in zip(lines[1:], EXPECTED_UPCOMING, strict=True):
+    for line, (visit_id, target, time) in zip(lines[1:-1], EXPECTED_UPCOMING, strict=True):
         site = sites[visit_id].ljust(max(4, *map(len, sites.values())))
         assert line.startswith(f"{target}  {time or '     '}  {site}  {visit_id} ")
 
@@ -629,7 +632,8 @@ def test_overdue_csv_and_table(cli: Cli) -> None:
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert [r["visit_id"] for r in rows] == ["OV-C/INF/1", "OV-A/INF/3", "OV-C/IHFU/1"]
     lines = as_table.stdout.splitlines()
-    assert len(lines) == 4
+    assert len(lines) == 5
+    assert lines[-1] == "3 visits, 2 participants"
     assert all(len(line) <= 80 for line in lines)
 
 

@@ -36,6 +36,7 @@ from planner.core import ics
 from planner.core.visits import STATUSES, Status, VisitRecord, visit_id, visit_uid
 from tests import ics_checks
 from tests.parsers import (
+    IcsCalendarStream,
     find_node,
     forget_vobject_zones,
     ical_spans,
@@ -624,8 +625,10 @@ def test_alarm_only_on_scheduled_visits(produced: dict[str, bytes]) -> None:
     for visit in new_york_visits():
         block = _event_block(data, visit.uid)
         if visit.status == "scheduled":
+            # 30 minutes before a timed visit; 09:00 the day before a date-only one.
+            trigger = "-PT30M" if visit.time else "-PT15H"
             assert (
-                "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT30M\r\n"
+                f"BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:{trigger}\r\n"
                 f"DESCRIPTION:{ics.summary(visit)}\r\nEND:VALARM\r\n"
             ) in block
         else:
@@ -633,7 +636,8 @@ def test_alarm_only_on_scheduled_visits(produced: dict[str, bytes]) -> None:
     assert b"VALARM" not in produced["cs-huc-mscs-new-york"]
     for visit in shanghai_visits():
         with_alarm = ics.render_event(visit, alarm=timedelta(days=1))
-        assert (b"TRIGGER:-P1D" in with_alarm) == (visit.status == "scheduled")
+        trigger = b"TRIGGER:-P1D" if visit.time else b"TRIGGER:-PT15H"
+        assert (trigger in with_alarm) == (visit.status == "scheduled")
     assert produced["cs-huc-mscs-new-york-alarm"].count(b"BEGIN:VALARM") == 5
 
 
@@ -908,3 +912,37 @@ def test_render_event_is_fast_enough() -> None:
         ics.render_event(visit)
     rate = len(visits) / (time.perf_counter() - started)
     assert rate > 8_000, f"{rate:.0f} events/s"
+
+
+@pytest.mark.parametrize(
+    ("alarm", "fires"),
+    [
+        (timedelta(minutes=15), "2026-05-04T09:00"),
+        (timedelta(hours=1), "2026-05-04T09:00"),
+        (timedelta(days=1), "2026-05-04T09:00"),
+        (timedelta(hours=25), "2026-05-03T09:00"),
+        (timedelta(days=2), "2026-05-03T09:00"),
+    ],
+)
+def test_a_date_only_reminder_fires_at_nine_the_day_before_in_every_parser(
+    alarm: timedelta, fires: str, tmp_path: Path, icaljs: Any
+) -> None:
+    """A date-only visit on 2026-05-05: the reminder's moment, computed from
+    DTSTART and TRIGGER by each parser, is 09:00 (floating) on a day before."""
+    visit = next(v for v in shanghai_visits() if v.time is None and v.status == "scheduled")
+    visit = dataclasses.replace(visit, target=date(2026, 5, 5), actual=None)
+    data = ics.render_bytes([visit], name="alarm", zones={}, alarm=alarm)
+    expected = datetime.fromisoformat(fires)
+    # vobject and ical: DTSTART (a date, midnight) plus TRIGGER.
+    event = next(vobject.readComponents(data.decode())).vevent
+    start = datetime.combine(event.dtstart.value, clock(0))
+    assert start + event.valarm.trigger.value == expected
+    parsed = IcsCalendarStream.calendar_from_ics(data.decode())
+    ical_event = parsed.events[0]
+    ical_trigger = ical_event.alarm[0].trigger
+    assert datetime.combine(ical_event.dtstart, clock(0)) + ical_trigger == expected
+    # ical.js: the trigger duration, in seconds.
+    path = tmp_path / "alarm.ics"
+    path.write_bytes(data)
+    (row,) = icaljs(path)
+    assert row["triggers"] == [int((expected - start).total_seconds())]

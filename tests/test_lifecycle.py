@@ -220,7 +220,10 @@ def test_late_infusion_is_listed_as_a_deviation(cli: Cli) -> None:
     ok(cli("visit", "complete", "WUH-001/INF/2", "--on", "2026-03-08"))
 
     table = ok(cli("deviations")).stdout.splitlines()
-    assert len(table) == 2, table  # header + INF/2, and INF/1 (on time) is not there
+    # header, INF/2 (INF/1, on time, is not there), the flag's legend, the count
+    assert len(table) == 4, table
+    assert table[2:] == ["! = done or moved outside its window (a protocol deviation)",
+                         "1 visit, 1 participant"]  # fmt: skip
     assert "WUH-001/INF/2" in table[1]
     assert "2026-03-08" in table[1]
 

@@ -428,7 +428,7 @@ def test_placer_chooses_targets_but_never_for_moved_visits() -> None:
     protocol = bundled("cs-huc-mscs")
     seen: list[VisitKey] = []
 
-    def one_day_later(occurrence: Occurrence) -> date:
+    def one_day_later(occurrence: Occurrence, earliest: date | None) -> date:
         seen.append(occurrence.key)
         return (
             occurrence.ideal + timedelta(days=1) if occurrence.event == "FU" else occurrence.ideal

@@ -24,13 +24,15 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE, not a batch copy: SQLite (3.35+) adds and drops these
+# columns in place, so the table keeps its constraints exactly as they were.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("visits", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("label", sa.String(length=200), nullable=True))
-        batch_op.add_column(sa.Column("reason", sa.Text(), nullable=True))
+    op.add_column("visits", sa.Column("label", sa.String(length=200), nullable=True))
+    op.add_column("visits", sa.Column("reason", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("visits", schema=None) as batch_op:
-        batch_op.drop_column("reason")
-        batch_op.drop_column("label")
+    op.drop_column("visits", "reason")
+    op.drop_column("visits", "label")

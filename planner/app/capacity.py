@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from planner.app.context import Context
+from planner.app.queries import check_kind
 from planner.app.results import CapacityProblem
 from planner.core.errors import out_of_range
 from planner.core.visits import VisitRecord
@@ -20,6 +21,7 @@ def set_cap(ctx: Context, code: str, kind: str, per_day: int) -> None:
         raise out_of_range("per_day", per_day, 0, MAX_PER_DAY, "the cap per day")
     with ctx.db.write() as session, session.begin():
         site_id = ctx.site_id(session, code)
+        check_kind(ctx, session, kind)
         replaced = sites.set_capacity(session, site_id, kind, per_day)
         ctx.audit(
             session,
@@ -51,17 +53,19 @@ def conflicts(ctx: Context, site: str | None) -> list[tuple[VisitRecord, str]]:
     return found
 
 
-def report(ctx: Context, start: date, days: int, site: str | None) -> list[CapacityProblem]:
-    """Days on which scheduled events of a kind exceed a site's cap."""
+def report(ctx: Context, start: date | None, days: int, site: str | None) -> list[CapacityProblem]:
+    """Days on which scheduled events of a kind exceed a site's cap, from
+    ``start`` or, by default, today at each site."""
     if not 1 <= days <= MAX_DAYS:
         raise out_of_range("days", days, 1, MAX_DAYS, "the number of days")
-    end = start + timedelta(days=days - 1)
     problems: list[CapacityProblem] = []
     with ctx.db.read() as session:
         site_id = ctx.site_id(session, site) if site is not None else None
         for sid, kind, per_day in sites.capacities(session, site_id):
-            code = sites.by_id(session, sid).code
-            for day, count in visits.over_capacity(session, sid, kind, per_day, start, end):
+            row = sites.by_id(session, sid)
+            code, first = row.code, start or ctx.today(row.timezone)
+            end = first + timedelta(days=days - 1)
+            for day, count in visits.over_capacity(session, sid, kind, per_day, first, end):
                 found = records.scheduled(session, ctx.db.protocols, sid, kind, day)
                 ids = tuple(r.visit_id for r in found)
                 problems.append(CapacityProblem(code, day, kind, per_day, count, ids))

@@ -135,7 +135,9 @@ class Context:
     ) -> VisitChange:
         """Update one visit if nobody changed it since it was read; audit it."""
         name = visit_id(participant.code, row.event, row.occurrence)
-        before = {field: getattr(row, field) for field in values}
+        # The reason is the audit row's own column, not a before/after field.
+        shown = [field for field in values if field != "reason"]
+        before = {field: getattr(row, field) for field in shown}
         before["revision"] = row.revision
         changed = {**values, "revision": row.revision + 1, "updated_at": self.now()}
         if not visits.update_revision(session, row, changed):
@@ -143,7 +145,7 @@ class Context:
                 f"{name} was changed by someone else meanwhile; look at it again and retry",
                 subject=name,
             )
-        after = {field: changed[field] for field in values}
+        after = {field: changed[field] for field in shown}
         after["revision"] = changed["revision"]
         self.audit(
             session,

@@ -15,7 +15,7 @@ from planner.core.errors import Conflict, InputError, NotFound, StaleData
 from planner.core.replan import SurvivalChoice, cancellations, kept_after_withdrawal
 from planner.core.visits import VisitId
 from planner.store.models import Participant, Visit
-from planner.store.repository import participants, visits
+from planner.store.repository import participants, sites, visits
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -48,13 +48,16 @@ def _for_change(
     return row, participant, zone
 
 
-def _outcome(
+def outcome(
     ctx: Context, session: Session, participant: Participant, changes: list[VisitChange]
 ) -> Outcome:
+    """What a change did, with the participant's schedule afterwards."""
     return Outcome(tuple(changes), tuple(ctx.schedule(session, participant.id)))
 
 
-def complete(ctx: Context, visit: str, on: date, expected_revision: int | None) -> Outcome:
+def complete(
+    ctx: Context, visit: str, on: date, expected_revision: int | None, reason: str | None = None
+) -> Outcome:
     """Record that a visit happened on a date; re-plan what depends on it.
 
     Outside the window it is still recorded, and flagged as a deviation.
@@ -79,10 +82,10 @@ def complete(ctx: Context, visit: str, on: date, expected_revision: int | None) 
                 subject=visit,
             )
         deviation = not row.window_start <= on <= row.window_end
-        values = {"status": "completed", "actual": on, "deviation": deviation}
-        changes = [ctx.change(session, row, participant, "complete", values)]
+        values = {"status": "completed", "actual": on, "deviation": deviation, "reason": reason}
+        changes = [ctx.change(session, row, participant, "complete", values, reason=reason)]
         changes += ctx.replan(session, participant)
-        return _outcome(ctx, session, participant, changes)
+        return outcome(ctx, session, participant, changes)
 
 
 def move(
@@ -109,18 +112,39 @@ def move(
             )
         if to == row.target:
             raise Conflict(f"{visit} is already planned for {to}", field="to", value=to)
-        values = {"target": to, "pinned": True, "deviation": outside}
+        values = {"target": to, "pinned": True, "deviation": outside, "reason": reason}
         changes = [ctx.change(session, row, participant, "move", values, reason=reason)]
         changes += ctx.replan(session, participant)
-        return _outcome(ctx, session, participant, changes)
+        warnings = _day_warnings(session, row, visit, to)
+        done = outcome(ctx, session, participant, changes)
+        return Outcome(done.changes, done.schedule, warnings)
 
 
-def miss(ctx: Context, visit: str, expected_revision: int | None) -> Outcome:
-    """Record that a scheduled visit did not happen."""
+def _day_warnings(session: Session, row: Visit, visit: str, to: date) -> tuple[str, ...]:
+    """What a coordinator should know about the day a visit moved to."""
+    found = []
+    closed = sites.calendar(session, row.site_id).closed_reason(to)
+    if closed:
+        found.append(f"{visit} is now on {to}, a closed day at its site ({closed})")
+    for _, kind, per_day in sites.capacities(session, row.site_id):
+        if kind != row.kind:
+            continue
+        for _, count in visits.over_capacity(session, row.site_id, kind, per_day, to, to):
+            found.append(
+                f"{to} now has {count} {kind} visits at the site, over its cap of {per_day}"
+            )
+    return tuple(found)
+
+
+def miss(
+    ctx: Context, visit: str, expected_revision: int | None, reason: str | None = None
+) -> Outcome:
+    """Record that a scheduled visit did not happen (and why, when known)."""
     with ctx.db.write() as session, session.begin():
         row, participant, _ = _for_change(session, visit, expected_revision)
-        changes = [ctx.change(session, row, participant, "miss", {"status": "missed"})]
-        return _outcome(ctx, session, participant, changes)
+        values = {"status": "missed", "reason": reason}
+        changes = [ctx.change(session, row, participant, "miss", values, reason=reason)]
+        return outcome(ctx, session, participant, changes)
 
 
 def withdraw(
@@ -138,10 +162,10 @@ def withdraw(
         )
         changes = _cancel_after(ctx, session, participant, on, keep, reason or "withdraw")
         _end(ctx, session, participant, "withdrawn", on, reason, len(changes))
-        return _outcome(ctx, session, participant, changes)
+        return outcome(ctx, session, participant, changes)
 
 
-def died(ctx: Context, code: str, on: date) -> Outcome:
+def died(ctx: Context, code: str, on: date, reason: str | None = None) -> Outcome:
     """Record a death: cancel every scheduled visit after the date."""
     with ctx.db.write() as session, session.begin():
         participant = ctx.participant(session, code)
@@ -156,9 +180,9 @@ def died(ctx: Context, code: str, on: date) -> Outcome:
             raise InputError(
                 f"date of death {on} is in the future (today is {today})", field="on", value=on
             )
-        changes = _cancel_after(ctx, session, participant, on, frozenset(), "died")
-        _end(ctx, session, participant, "died", on, None, len(changes))
-        return _outcome(ctx, session, participant, changes)
+        changes = _cancel_after(ctx, session, participant, on, frozenset(), reason or "died")
+        _end(ctx, session, participant, "died", on, reason, len(changes))
+        return outcome(ctx, session, participant, changes)
 
 
 def _cancel_after(
@@ -173,7 +197,12 @@ def _cancel_after(
     by_key = {(row.event, row.occurrence): row for row in rows}
     return [
         ctx.change(
-            session, by_key[key], participant, "cancel", {"status": "cancelled"}, reason=reason
+            session,
+            by_key[key],
+            participant,
+            "cancel",
+            {"status": "cancelled", "reason": reason},
+            reason=reason,
         )
         for key in cancellations(rows, on, keep)
     ]

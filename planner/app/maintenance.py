@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from planner.app.context import Context
 from planner.store.backup import backup_to
 from planner.store.engine import resolve_url
 from planner.store.migrate import HEAD, upgrade
@@ -25,6 +26,11 @@ def upgrade_database(db: str | None) -> Upgraded:
     """
     copy = upgrade(resolve_url(db))
     return Upgraded(HEAD, copy)
+
+
+def backup(ctx: Context, destination: str) -> int:
+    """A consistent copy of the context's (SQLite) database; pages copied."""
+    return backup_to(ctx.db.url, destination)
 
 
 def backup_database(db: str | None, destination: str) -> int:

@@ -1,45 +1,50 @@
-"""The Python API: every use case of planner, as a method of :class:`Planner`.
+"""The Python API: class :class:`Planner`, one method per use case.
 
->>> from datetime import date
->>> with Planner("sqlite://") as planner:  # an in-memory database
-...     _ = planner.add_site("WUH", "Asia/Shanghai")
-...     visits = planner.enroll("WUH-001", "cs-huc-mscs", "MED", "WUH", date(2026, 4, 20))
-...     [v.target.isoformat() for v in visits[:3]]
-['2026-04-20', '2026-04-23', '2026-04-27']
-
-Each method is one transaction: it validates everything first and writes
-nothing when anything is wrong. "Now" comes from the clock given to
-:class:`Planner` (the system clock by default); "today" is today in the
-site's time zone. The methods only delegate: the use cases live in one
-module per concern (:mod:`planner.app.sites`, :mod:`planner.app.lifecycle`...).
+Each method is one transaction and only delegates to the use case's module
+(:mod:`planner.app.sites`, :mod:`planner.app.lifecycle`...). Groups used by
+one kind of person are reached through an attribute: ``planner.calendars``
+(site calendars and capacity), ``planner.exports``, ``planner.feeds``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Self
 
-from planner.app import capacity, enrol, exports, lifecycle, maintenance, protocols, queries, sites
+from planner.app import (
+    corrections,
+    enrol,
+    feed_calendars,
+    lifecycle,
+    maintenance,
+    participants,
+    protocols,
+    queries,
+    sites,
+    unscheduled,
+)
+from planner.app.calendar_api import Calendars
 from planner.app.context import Context
+from planner.app.enrol import Enrolled, Progress
+from planner.app.export_api import Exports
+from planner.app.feed_api import Feeds
+from planner.app.participants import ParticipantInfo
+from planner.app.queries import VisitAsOf
 from planner.app.results import (
     AuditRecord,
-    CapacityProblem,
     Clock,
     ExportScope,
     Outcome,
     ProtocolInfo,
     SiteInfo,
 )
-from planner.core.bundled import bundled
 from planner.core.enrolment import Enrolment
 from planner.core.protocol import StudyProtocol
 from planner.core.replan import SurvivalChoice
-from planner.core.sitedays import Closure, SiteCalendar
 from planner.core.visits import VisitRecord
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
     from sqlalchemy.engine import URL
 
 
@@ -64,14 +69,6 @@ class Planner:
     def url(self) -> URL:
         return self._ctx.db.url
 
-    @property
-    def engine(self) -> Engine:
-        return self._ctx.db.engine
-
-    @property
-    def actor(self) -> str:
-        return self._ctx.actor
-
     def now(self) -> datetime:
         """The current moment, UTC, naive (as stored)."""
         return self._ctx.now()
@@ -79,13 +76,6 @@ class Planner:
     def today(self, zone: str) -> date:
         """Today's date in a time zone."""
         return self._ctx.today(zone)
-
-    # -- protocols
-
-    @staticmethod
-    def bundled(protocol_id: str) -> StudyProtocol:
-        """A bundled protocol (parsed once per process)."""
-        return bundled(protocol_id)
 
     def protocols(self) -> list[ProtocolInfo]:
         """Bundled and added protocols (latest stored version of each)."""
@@ -98,8 +88,6 @@ class Planner:
     def add_protocol(self, path: str) -> tuple[StudyProtocol, int, bool]:
         """Store a protocol file: ``(protocol, version, added)``."""
         return protocols.add(self._ctx, path)
-
-    # -- sites
 
     def add_site(
         self,
@@ -119,41 +107,6 @@ class Planner:
     def site(self, code: str) -> SiteInfo:
         return sites.one(self._ctx, code)
 
-    def today_at(self, site: str) -> date:
-        """Today's date at a site, in its time zone."""
-        return sites.today_at(self._ctx, site)
-
-    def close_site(
-        self, code: str, start: date, end: date | None = None, reason: str = ""
-    ) -> Outcome:
-        """Close a site on a date or range; re-plan the visits it touches."""
-        return sites.close(self._ctx, code, start, end, reason)
-
-    def site_calendar(self, code: str) -> SiteCalendar:
-        return sites.calendar(self._ctx, code)
-
-    def closures(self, code: str) -> list[Closure]:
-        return sites.closures(self._ctx, code)
-
-    def set_capacity(self, code: str, kind: str, per_day: int) -> None:
-        """Cap events of a kind per day at a site (0 removes the cap)."""
-        capacity.set_cap(self._ctx, code, kind, per_day)
-
-    def capacities(self, code: str) -> dict[str, int]:
-        return capacity.caps(self._ctx, code)
-
-    def conflicts(self, *, site: str | None = None) -> list[tuple[VisitRecord, str]]:
-        """Scheduled visits on a closed day because their window had no open day."""
-        return capacity.conflicts(self._ctx, site)
-
-    def capacity_report(
-        self, start: date, days: int, *, site: str | None = None
-    ) -> list[CapacityProblem]:
-        """Days on which scheduled events of a kind exceed a site's cap."""
-        return capacity.report(self._ctx, start, days, site)
-
-    # -- enrolment
-
     def enroll(
         self,
         participant: str,
@@ -167,15 +120,9 @@ class Planner:
         self.enroll_many([Enrolment(participant, protocol, arm, site, day1, weight_kg)])
         return self.schedule(participant)
 
-    def enroll_csv(self, path: str) -> int:
-        """Enrol every participant of a CSV file, all or nothing."""
-        return enrol.enroll_csv(self._ctx, path)
-
     def enroll_many(self, enrolments: Sequence[Enrolment], source: str | None = None) -> int:
         """Enrol many participants in one transaction; return how many."""
         return enrol.enroll_many(self._ctx, enrolments, source)
-
-    # -- questions
 
     def schedule(self, participant: str) -> list[VisitRecord]:
         """Every visit of a participant, in date order."""
@@ -214,23 +161,16 @@ class Planner:
         """The audit trail, oldest first, of everything or of one participant."""
         return queries.audit_trail(self._ctx, participant)
 
-    # -- exports
-
-    def export_ics(
-        self, scope: ExportScope | None = None, *, alarm: timedelta | None = None
-    ) -> Iterator[bytes]:
-        """A scope's visits as an iCalendar stream (checked before the first byte)."""
-        return exports.ics(self._ctx, scope or ExportScope(), alarm)
-
-    def write_export(self, path: str, chunks: Iterator[bytes]) -> int:
-        """Write an export whole or not at all, never over the database; its size."""
-        return exports.write(self._ctx, path, chunks)
-
-    # -- what happens to visits
-
-    def complete(self, visit: str, on: date, *, expected_revision: int | None = None) -> Outcome:
+    def complete(
+        self,
+        visit: str,
+        on: date,
+        *,
+        reason: str | None = None,
+        expected_revision: int | None = None,
+    ) -> Outcome:
         """Record that a visit happened on a date; re-plan what depends on it."""
-        return lifecycle.complete(self._ctx, visit, on, expected_revision)
+        return lifecycle.complete(self._ctx, visit, on, expected_revision, reason)
 
     def move(
         self,
@@ -244,9 +184,11 @@ class Planner:
         """Move a scheduled visit; outside its window only with ``force``."""
         return lifecycle.move(self._ctx, visit, to, reason, force, expected_revision)
 
-    def miss(self, visit: str, *, expected_revision: int | None = None) -> Outcome:
-        """Record that a scheduled visit did not happen."""
-        return lifecycle.miss(self._ctx, visit, expected_revision)
+    def miss(
+        self, visit: str, *, reason: str | None = None, expected_revision: int | None = None
+    ) -> Outcome:
+        """Record that a scheduled visit did not happen (and why, when known)."""
+        return lifecycle.miss(self._ctx, visit, expected_revision, reason)
 
     def withdraw(
         self,
@@ -260,14 +202,98 @@ class Planner:
         follow-up kept as the protocol marks it, unless ``survival`` says)."""
         return lifecycle.withdraw(self._ctx, participant, on, reason, survival)
 
-    def died(self, participant: str, on: date) -> Outcome:
+    def died(self, participant: str, on: date, *, reason: str | None = None) -> Outcome:
         """Record a death: cancel every scheduled visit after the date."""
-        return lifecycle.died(self._ctx, participant, on)
+        return lifecycle.died(self._ctx, participant, on, reason)
 
-    # -- maintenance
+    def undo(self, visit: str, *, reason: str) -> Outcome:
+        """Return a completed or missed visit to scheduled; re-plan what counted from it."""
+        return corrections.undo(self._ctx, visit, reason)
+
+    def reinstate(self, participant: str, *, reason: str) -> Outcome:
+        """Undo a withdrawal or death recorded in error; its cancelled visits return."""
+        return corrections.reinstate(self._ctx, participant, reason)
+
+    def add_visit(
+        self,
+        participant: str,
+        on: date,
+        label: str,
+        *,
+        kind: str = "visit",
+        time: str | None = None,
+        reason: str | None = None,
+    ) -> Outcome:
+        """Add an unscheduled visit (``P/UNS/N``), never re-planned."""
+        return unscheduled.add(self._ctx, participant, on, label, kind, time, reason)
 
     def backup(self, destination: str) -> int:
         """A consistent copy of this (SQLite) database, even while others write."""
-        return maintenance.backup_database(
-            self.url.render_as_string(hide_password=False), destination
-        )
+        return maintenance.backup(self._ctx, destination)
+
+    @property
+    def calendars(self) -> Calendars:
+        """Site calendars and capacity: ``planner.calendars.close(site, day)``..."""
+        return Calendars(self._ctx)
+
+    @property
+    def exports(self) -> Exports:
+        """Calendars, visit files and SDTM datasets: ``planner.exports.ics(scope)``..."""
+        return Exports(self._ctx)
+
+    @property
+    def feeds(self) -> Feeds:
+        """Calendar subscription feeds: ``planner.feeds.create(scope)`` and so on."""
+        return Feeds(self._ctx)
+
+    def healthy(self) -> bool:
+        return feed_calendars.healthy(self._ctx)
+
+    def due(
+        self,
+        as_of: date | None = None,
+        *,
+        site: str | None = None,
+        protocol: str | None = None,
+        arm: str | None = None,
+        kind: str | None = None,
+    ) -> list[VisitAsOf]:
+        """Scheduled visits whose window holds ``as_of`` (default: today at each
+        site), by window end, then target, time and participant."""
+        return queries.due(self._ctx, as_of, site, protocol, arm, kind)
+
+    def overdue_by(
+        self,
+        as_of: date | None = None,
+        *,
+        site: str | None = None,
+        protocol: str | None = None,
+        arm: str | None = None,
+        kind: str | None = None,
+    ) -> list[VisitAsOf]:
+        """Like :meth:`overdue`, by window end, each visit with its day (``days_overdue()``)."""
+        return queries.overdue_by(self._ctx, as_of, site, protocol, arm, kind)
+
+    def kinds(self) -> list[str]:
+        """The kinds of visit that stored or bundled protocols use."""
+        return queries.kinds(self._ctx)
+
+    def participants(
+        self, *, site: str | None = None, protocol: str | None = None, status: str | None = None
+    ) -> list[ParticipantInfo]:
+        """Participants by code; ``status`` is on-study, withdrawn, died or finished."""
+        return participants.list_participants(self._ctx, site, protocol, status)
+
+    def participant(self, code: str) -> ParticipantInfo:
+        return participants.one(self._ctx, code)
+
+    def participant_schedule(self, code: str) -> tuple[ParticipantInfo, list[VisitRecord]]:
+        """A participant and every visit, read in one transaction."""
+        return participants.with_schedule(self._ctx, code)
+
+    def enroll_file(
+        self, path: str, *, skip_existing: bool = False, progress: Progress | None = None
+    ) -> Enrolled:
+        """Enrol every row of a CSV file, all or nothing; ``skip_existing`` skips rows
+        identical to a participant enrolled already; ``progress(done, total)``."""
+        return enrol.enroll_file(self._ctx, path, skip_existing, progress)

@@ -3,20 +3,72 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from planner.app.context import Context, unknown_participant, unknown_site
 from planner.app.results import AuditRecord, ExportScope
-from planner.core.errors import out_of_range
+from planner.core.bundled import BUNDLED_IDS, bundled
+from planner.core.errors import NotFound, out_of_range
 from planner.core.visits import VisitRecord, visit_order
-from planner.store.repository import audit, participants, records, sites
+from planner.store.repository import audit, participants, protocols, records, sites
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 MAX_DAYS = 3660
+
+
+@dataclass(frozen=True, slots=True)
+class VisitAsOf:
+    """A scheduled visit judged on a day (due or overdue), with that day."""
+
+    visit: VisitRecord
+    as_of: date
+
+    def days_left(self) -> int:
+        """Days from the day to the window's end (0: its last day)."""
+        return (self.visit.window_end - self.as_of).days
+
+    def days_overdue(self) -> int:
+        """Days from the window's end to the day."""
+        return (self.as_of - self.visit.window_end).days
+
+
+def due_order(item: VisitAsOf) -> tuple[date, date, str, str, str, int]:
+    """Who must be seen first: window end, then target, time, participant."""
+    v = item.visit
+    return (v.window_end, v.target, v.time or "", v.participant, v.event, v.occurrence)
+
+
+def known_kinds(ctx: Context, session: Session) -> list[str]:
+    """The kinds of visit a stored or bundled protocol (or a stored visit) uses."""
+    found = {series.kind for pid in BUNDLED_IDS for series in bundled(pid).schedule}
+    for row in protocols.latest_versions(session):
+        found |= {series.kind for series in ctx.parse_version(row).schedule}
+    return sorted(found | records.kinds(session))
+
+
+def kinds(ctx: Context) -> list[str]:
+    """The kinds of visit that stored or bundled protocols (or stored visits) use."""
+    with ctx.db.read() as session:
+        return known_kinds(ctx, session)
+
+
+def check_kind(ctx: Context, session: Session, kind: str | None) -> None:
+    """Refuse a kind no protocol uses: a filter on it would silently match nothing."""
+    if kind is None:
+        return
+    choices = known_kinds(ctx, session)
+    if kind not in choices:
+        raise NotFound(
+            f"unknown kind {kind!r} (kinds: {', '.join(choices)})",
+            field="kind",
+            value=kind,
+            choices=choices,
+        )
 
 
 def schedule(ctx: Context, participant: str) -> list[VisitRecord]:
@@ -51,6 +103,7 @@ def upcoming(
     if not 1 <= days <= MAX_DAYS:
         raise out_of_range("days", days, 1, MAX_DAYS, "the number of days")
     with ctx.db.read() as session:
+        check_kind(ctx, session, kind)
         versions = ctx.version_ids(session, protocol) if protocol is not None else None
         where = records.Filter(version_ids=versions, arm=arm, kind=kind)
         spans = _spans(ctx, session, site, start)
@@ -69,6 +122,51 @@ def overdue(ctx: Context, as_of: date | None, site: str | None) -> list[VisitRec
         for site_id, cutoff in spans:
             found += records.overdue(session, ctx.db.protocols, site_id, cutoff)
     return sorted(found, key=visit_order) if len(spans) > 1 else found
+
+
+def _judged(
+    ctx: Context,
+    as_of: date | None,
+    site: str | None,
+    where: tuple[str | None, str | None, str | None],
+    query: Callable[..., list[VisitRecord]],
+) -> list[VisitAsOf]:
+    """The visits ``query`` finds at each site on its day, in :func:`due_order`."""
+    protocol, arm, kind = where
+    with ctx.db.read() as session:
+        check_kind(ctx, session, kind)
+        versions = ctx.version_ids(session, protocol) if protocol is not None else None
+        narrow = records.Filter(version_ids=versions, arm=arm, kind=kind)
+        found = [
+            VisitAsOf(record, day)
+            for site_id, day in _spans(ctx, session, site, as_of)
+            for record in query(session, ctx.db.protocols, site_id, day, narrow)
+        ]
+    return sorted(found, key=due_order)
+
+
+def due(
+    ctx: Context,
+    as_of: date | None,
+    site: str | None,
+    protocol: str | None,
+    arm: str | None,
+    kind: str | None,
+) -> list[VisitAsOf]:
+    """Scheduled visits whose window holds ``as_of`` (default: today at each site)."""
+    return _judged(ctx, as_of, site, (protocol, arm, kind), records.due_on)
+
+
+def overdue_by(
+    ctx: Context,
+    as_of: date | None,
+    site: str | None,
+    protocol: str | None,
+    arm: str | None,
+    kind: str | None,
+) -> list[VisitAsOf]:
+    """Scheduled visits whose window ended before ``as_of``, in :func:`due_order`."""
+    return _judged(ctx, as_of, site, (protocol, arm, kind), records.overdue_on)
 
 
 def deviations(ctx: Context, site: str | None) -> list[VisitRecord]:

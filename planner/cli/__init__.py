@@ -13,14 +13,16 @@ from planner.cli import (
     demo,
     enrol,
     export,
+    feeds,
     protocols,
     queries,
+    serve,
     sites,
     visits,
 )
 from planner.cli.root import main
 
 #: The modules whose import registers commands on :func:`main`.
-COMMAND_MODULES = (protocols, sites, enrol, queries, visits, audit, export, db, demo)
+COMMAND_MODULES = (protocols, sites, enrol, queries, visits, audit, export, feeds, serve, db, demo)
 
 __all__ = ["main"]

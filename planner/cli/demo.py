@@ -111,6 +111,6 @@ def _write_calendars(planner: Planner, out_dir: str) -> list[str]:
     written = []
     for code, _, _ in SITES:
         path = os.path.join(out_dir, f"{code}.ics")
-        size = planner.write_export(path, planner.export_ics(ExportScope(site=code)))
+        size = planner.exports.write(path, planner.exports.ics(ExportScope(site=code)))
         written.append(f"wrote {path} ({size} bytes)")
     return written

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,6 +25,11 @@ if TYPE_CHECKING:
 @click.option("--day1", type=DATE)
 @click.option("--weight-kg", type=float, metavar="KG")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=True), help="Enrol every row.")
+@click.option(
+    "--skip-existing",
+    is_flag=True,
+    help="With --csv: skip rows identical to a participant already enrolled.",
+)
 @FORMAT
 @click.pass_context
 def enroll(
@@ -33,6 +41,7 @@ def enroll(
     day1: date | None,
     weight_kg: float | None,
     csv_file: str | None,
+    skip_existing: bool,
     fmt: Format,
 ) -> None:
     """Enrol a participant (or every row of --csv) and plan all visits.
@@ -43,9 +52,10 @@ def enroll(
     if csv_file is not None:
         if participant or protocol_id or arm or site_code or day1 or weight_kg:
             raise click.UsageError("--csv enrols from the file alone; give no other values")
-        count = open_planner(ctx).enroll_csv(csv_file)
-        emit(f"enrolled {count} participants from {csv_file}")
+        _enroll_csv(ctx, csv_file, skip_existing)
         return
+    if skip_existing:
+        raise click.UsageError("--skip-existing applies to --csv only")
     from planner.cli.render import render_visits
     from planner.core.enrolment import check_participant_code, parse_weight
 
@@ -63,3 +73,38 @@ def enroll(
     if fmt == "table":
         emit(f"enrolled {participant} in {protocol_id} arm {arm} at {site_code}, day 1 {day1}")
     emit(render_visits(records, fmt))
+
+
+def _enroll_csv(ctx: click.Context, csv_file: str, skip_existing: bool) -> None:
+    from planner.cli.tables import plural
+
+    with progress_bar("planning visits") as progress:
+        done = open_planner(ctx).enroll_file(
+            csv_file, skip_existing=skip_existing, progress=progress
+        )
+    text = f"enrolled {plural(done.enrolled, 'participant')} from {csv_file}"
+    if skip_existing:
+        text += f" ({done.skipped} already enrolled, skipped)"
+    emit(text)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A ``progress(done, total)`` callback drawing a bar on stderr, or None
+    when stderr is not a terminal (scripts and pipes stay clean)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with ExitStack() as stack:
+        bars: list[Any] = []
+        shown = 0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal shown
+            if not bars:
+                bar = click.progressbar(length=total, label=label, file=sys.stderr)
+                bars.append(stack.enter_context(bar))
+            bars[0].update(done - shown)
+            shown = done
+
+        yield progress

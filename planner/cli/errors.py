@@ -54,6 +54,7 @@ OPTIONS: dict[str, str] = {
     "site": "--site",
     "start": "--from",
     "survival": "--keep-survival",
+    "time": "--time",
     "timezone": "--timezone",
     "to": "--to",
     "today": "--today",

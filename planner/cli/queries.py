@@ -1,5 +1,5 @@
-"""The commands that only read: schedule, upcoming, overdue, deviations,
-conflicts and capacity."""
+"""The commands that only read: schedule, upcoming, due, overdue,
+participants, deviations, conflicts and capacity."""
 
 from __future__ import annotations
 
@@ -20,10 +20,14 @@ if TYPE_CHECKING:
 @FORMAT
 @click.pass_context
 def schedule(ctx: click.Context, participant: str, fmt: Format) -> None:
-    """Every visit of a participant."""
+    """Every visit of a participant (the table starts with their status)."""
     from planner.cli.render import render_visits
+    from planner.cli.render_participants import status_line
 
-    emit(render_visits(open_planner(ctx).schedule(participant), fmt))
+    info, records = open_planner(ctx).participant_schedule(participant)
+    if fmt == "table":
+        emit(status_line(info))
+    emit(render_visits(records, fmt))
 
 
 @main.command()
@@ -51,20 +55,91 @@ def upcoming(
     records = open_planner(ctx).upcoming(
         start, days, site=site_code, protocol=protocol_id, arm=arm, kind=kind
     )
-    emit(render_visits(records, fmt, status=False))
+    emit(render_visits(records, fmt, status=False, count=True))
+
+
+AS_OF = click.option(
+    "--as-of", type=DATE, help="The day to judge on [default: today at each site]."
+)
 
 
 @main.command()
-@click.option("--as-of", type=DATE, help="[default: today at each site]")
+@AS_OF
 @SITE
+@PROTOCOL
+@ARM
+@KIND
 @FORMAT
 @click.pass_context
-def overdue(ctx: click.Context, as_of: date | None, site_code: str | None, fmt: Format) -> None:
-    """Scheduled visits whose window has ended."""
-    from planner.cli.render import render_visits
+def due(
+    ctx: click.Context,
+    as_of: date | None,
+    site_code: str | None,
+    protocol_id: str | None,
+    arm: str | None,
+    kind: str | None,
+    fmt: Format,
+) -> None:
+    """Scheduled visits whose window is open on the day, the soonest to close first.
 
-    records = open_planner(ctx).overdue(as_of, site=site_code)
-    emit(render_visits(records, fmt, status=False))
+    JSON and CSV add days_left: the days from the day to the window's end.
+    """
+    from planner.cli.render import render_judged
+
+    found = open_planner(ctx).due(as_of, site=site_code, protocol=protocol_id, arm=arm, kind=kind)
+    emit(render_judged(found, fmt, "days_left"))
+
+
+@main.command()
+@AS_OF
+@SITE
+@PROTOCOL
+@ARM
+@KIND
+@FORMAT
+@click.pass_context
+def overdue(
+    ctx: click.Context,
+    as_of: date | None,
+    site_code: str | None,
+    protocol_id: str | None,
+    arm: str | None,
+    kind: str | None,
+    fmt: Format,
+) -> None:
+    """Scheduled visits whose window has ended, the longest overdue first.
+
+    JSON and CSV add days_overdue: the days from the window's end to the day.
+    """
+    from planner.cli.render import render_judged
+
+    planner = open_planner(ctx)
+    found = planner.overdue_by(as_of, site=site_code, protocol=protocol_id, arm=arm, kind=kind)
+    emit(render_judged(found, fmt, "days_overdue"))
+
+
+@main.command()
+@SITE
+@PROTOCOL
+@click.option(
+    "--status",
+    type=click.Choice(["on-study", "withdrawn", "died", "finished"]),
+    help="on-study: visits left; finished: none left (neither withdrawn nor died).",
+)
+@FORMAT
+@click.pass_context
+def participants(
+    ctx: click.Context,
+    site_code: str | None,
+    protocol_id: str | None,
+    status: str | None,
+    fmt: Format,
+) -> None:
+    """Every participant: site, protocol, arm, status, next visit, visit counts."""
+    from planner.cli.render_participants import render_participants
+
+    found = open_planner(ctx).participants(site=site_code, protocol=protocol_id, status=status)
+    emit(render_participants(found, fmt))
 
 
 @main.command()
@@ -75,7 +150,7 @@ def deviations(ctx: click.Context, site_code: str | None, fmt: Format) -> None:
     """Visits completed or moved outside their window."""
     from planner.cli.render import render_visits
 
-    emit(render_visits(open_planner(ctx).deviations(site=site_code), fmt))
+    emit(render_visits(open_planner(ctx).deviations(site=site_code), fmt, count=True))
 
 
 @main.command()
@@ -86,7 +161,7 @@ def conflicts(ctx: click.Context, site_code: str | None, fmt: Format) -> None:
     """Visits left on a closed day because their window had no open day."""
     from planner.cli.render import render_conflicts
 
-    emit(render_conflicts(open_planner(ctx).conflicts(site=site_code), fmt))
+    emit(render_conflicts(open_planner(ctx).calendars.conflicts(site=site_code), fmt))
 
 
 @main.command()
@@ -101,6 +176,5 @@ def capacity(
     """Days where scheduled events exceed a site's cap, with the visits involved."""
     from planner.cli.render import render_capacity
 
-    planner = open_planner(ctx)
-    first = start or planner.today(planner.site(site_code).timezone if site_code else "UTC")
-    emit(render_capacity(planner.capacity_report(first, days, site=site_code), fmt, first, days))
+    problems = open_planner(ctx).calendars.capacity_report(start, days, site=site_code)
+    emit(render_capacity(problems, fmt, start, days))

@@ -6,21 +6,22 @@ what comes back; none formats rows on its own.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
+from planner.cli.tables import plural
+from planner.cli.tables import render_csv as render_csv  # re-exported
+from planner.cli.tables import table as table  # re-exported
 from planner.core.visits import CSV_COLUMNS, VisitRecord
 
 if TYPE_CHECKING:
-    from planner.app import AuditRecord, CapacityProblem, ProtocolInfo, SiteInfo
+    from planner.app import AuditRecord, CapacityProblem, FeedInfo, NewFeed, ProtocolInfo, SiteInfo
+    from planner.app.queries import VisitAsOf
 
 Format = Literal["table", "json", "csv"]
 Row = dict[str, Any]
-WIDTH = 80
 
 
 def render_rows(
@@ -34,78 +35,45 @@ def render_rows(
     return text()
 
 
-def table(
-    headers: Sequence[str], rows: Iterable[Sequence[str]], *, shrink: Sequence[int] = (-1,)
-) -> str:
-    """A plain text table that fits in 80 columns.
-
-    Columns ``shrink`` are cut first (to 10 characters at the least), then the
-    widest column, until the table fits; a cut value ends in "…".
-    """
-    body = [list(row) for row in rows]
-    widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(headers)]
-
-    def excess() -> int:
-        return sum(widths) + 2 * (len(widths) - 1) - WIDTH
-
-    for index in shrink:
-        index %= len(headers)
-        if excess() > 0:
-            widths[index] = max(10, widths[index] - excess())
-    while excess() > 0:
-        widest = max(range(len(widths)), key=lambda i: widths[i])
-        widths[widest] = max(4, widths[widest] - excess())
-
-    def cell(text: str, width: int) -> str:
-        return text if len(text) <= width else text[: width - 1] + "…"
-
-    lines = [
-        "  ".join(cell(value, widths[i]).ljust(widths[i]) for i, value in enumerate(row)).rstrip()
-        for row in [list(headers), *body]
-    ]
-    return "\n".join(lines)
-
-
-def render_csv(columns: Sequence[str], rows: Iterable[Row]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(
-        buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n"
-    )
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _csv_value(v) for k, v in row.items()})
-    return buffer.getvalue().rstrip("\n")
-
-
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if isinstance(value, list | tuple):
-        return " ".join(str(item) for item in value)
-    return value
-
-
 # -------------------------------------------------------------------- visits
+
+
+#: The flag a deviation carries in a STATUS column, and its legend.
+DEVIATION_FLAG = "!"
+DEVIATION_LEGEND = f"{DEVIATION_FLAG} = done or moved outside its window (a protocol deviation)"
 
 
 def _status(record: VisitRecord) -> str:
     text: str = record.status
     if record.status == "completed" and record.actual:
         text = f"done {record.actual.isoformat()}"
-    return text + (" !" if record.deviation else "")
+    return text + (f" {DEVIATION_FLAG}" if record.deviation else "")
 
 
-def visit_rows(records: Sequence[VisitRecord], *, status: bool = True) -> str:
-    """Visits as a table; a SITE column appears when they come from several sites."""
+def count_line(records: Sequence[VisitRecord]) -> str:
+    """``12 visits, 9 participants``."""
+    who = len({r.participant for r in records})
+    return f"{plural(len(records), 'visit')}, {plural(who, 'participant')}"
+
+
+def visit_rows(
+    records: Sequence[VisitRecord],
+    *,
+    status: bool = True,
+    count: bool = False,
+    extra: tuple[str, Sequence[str]] | None = None,
+) -> str:
+    """Visits as a table; a SITE column appears when they come from several sites.
+
+    ``extra`` is one more column (header, one value per visit); ``count`` ends
+    the table with how many visits and participants it holds.
+    """
     several_sites = len({r.site for r in records}) > 1
     headers = ["DATE", "TIME", *(["SITE"] if several_sites else []), "VISIT", "WHAT", "WINDOW"]
     headers += ["STATUS"] if status else []
+    headers += [extra[0]] if extra else []
     rows = []
-    for r in records:
+    for index, r in enumerate(records):
         row = [
             r.target.isoformat(),
             r.time or "",
@@ -114,18 +82,46 @@ def visit_rows(records: Sequence[VisitRecord], *, status: bool = True) -> str:
             f"{r.label} {r.occurrence}/{r.count}",
             f"{r.window_start:%m-%d}..{r.window_end:%m-%d}",
         ]
-        if status:
-            row.append(_status(r))
+        row += [_status(r)] if status else []
+        row += [extra[1][index]] if extra else []
         rows.append(row)
     if not rows:
         return "(no visits)"
     what = headers.index("WHAT")
-    return table(headers, rows, shrink=(what, what - 1))
+    lines = [table(headers, rows, shrink=(what, what - 1))]
+    if status and any(r.deviation for r in records):
+        lines.append(DEVIATION_LEGEND)
+    if count:
+        lines.append(count_line(records))
+    return "\n".join(lines)
 
 
-def render_visits(records: Sequence[VisitRecord], fmt: Format, *, status: bool = True) -> str:
+def render_visits(
+    records: Sequence[VisitRecord], fmt: Format, *, status: bool = True, count: bool = False
+) -> str:
     rows = [r.to_json() for r in records] if fmt != "table" else []
-    return render_rows(rows, fmt, CSV_COLUMNS, lambda: visit_rows(records, status=status))
+    return render_rows(
+        rows, fmt, CSV_COLUMNS, lambda: visit_rows(records, status=status, count=count)
+    )
+
+
+def render_judged(
+    records: Sequence[VisitAsOf], fmt: Format, key: Literal["days_left", "days_overdue"]
+) -> str:
+    """Due or overdue visits, each with the days left in its window or past it."""
+    days = [getattr(r, key)() for r in records]
+    rows = [{**r.visit.to_json(), key: n} for r, n in zip(records, days, strict=True)]
+    if key == "days_left":
+        column = ("LEFT", ["last day" if n == 0 else f"{plural(n, 'day')} left" for n in days])
+    else:
+        column = ("LATE BY", [plural(n, "day") for n in days])
+    visits = [r.visit for r in records]
+    return render_rows(
+        rows,
+        fmt,
+        [*CSV_COLUMNS, key],
+        lambda: visit_rows(visits, status=False, count=True, extra=column),
+    )
 
 
 def render_conflicts(found: Sequence[tuple[VisitRecord, str]], fmt: Format) -> str:
@@ -166,7 +162,7 @@ def render_protocols(infos: Sequence[ProtocolInfo], fmt: Format) -> str:
 
 
 def render_capacity(
-    problems: Sequence[CapacityProblem], fmt: Format, first: date, days: int
+    problems: Sequence[CapacityProblem], fmt: Format, first: date | None, days: int
 ) -> str:
     """Days over a site's cap, with the visits involved."""
     rows = [
@@ -187,10 +183,52 @@ def render_capacity(
 
     def text() -> str:
         if not problems:
-            return f"(no day over capacity in the {days} days from {first})"
+            since = first or "today at each site"
+            return f"(no day over capacity in the {days} days from {since})"
         return table(["DATE", "SITE", "KIND", "BOOKED", "VISITS"], body)
 
     return render_rows(rows, fmt, ["site", "date", "kind", "per_day", "count", "visits"], text)
+
+
+# --------------------------------------------------------------------- feeds
+
+FEED_COLUMNS = ["id", "scope", "label", "created", "expires", "state", "last_used", "hits"]
+
+
+def render_new_feed(feed: NewFeed, fmt: Literal["table", "json"]) -> str:
+    """A feed's secret path, shown once (JSON: one object)."""
+    if fmt == "json":
+        return json.dumps(feed.to_json(), ensure_ascii=False, indent=2)
+    until = f", until {feed.expires}" if feed.expires else ""
+    return (
+        f"feed {feed.id} ({feed.scope.to_string()}{until}): {feed.path}\n"
+        "Keep this path secret: anyone who has it can read the calendar. "
+        "It is shown only now."
+    )
+
+
+def render_feeds(feeds: Sequence[FeedInfo], fmt: Format) -> str:
+    """Feeds without their tokens."""
+    rows = [f.to_json() for f in feeds]
+    body = [
+        [
+            str(f.id),
+            f.scope.to_string(),
+            f.label,
+            f"{f.created:%Y-%m-%d}",
+            str(f.expires or "-"),
+            f.state,
+            f"{f.last_used:%Y-%m-%d %H:%M}" if f.last_used else "-",
+            str(f.hits),
+        ]
+        for f in feeds
+    ]
+    headers = ["ID", "SCOPE", "LABEL", "CREATED", "EXPIRES", "STATE", "LAST USED", "HITS"]
+
+    def text() -> str:
+        return table(headers, body, shrink=(2,)) if feeds else "(no feeds)"
+
+    return render_rows(rows, fmt, FEED_COLUMNS, text)
 
 
 # --------------------------------------------------------------------- audit

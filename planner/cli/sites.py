@@ -40,9 +40,21 @@ def site_add(
 @click.pass_context
 def site_close(ctx: click.Context, code: str, start: date, end: date | None, reason: str) -> None:
     """Close a site on a date or range; visits planned then are re-planned."""
-    outcome = open_planner(ctx).close_site(code, start, end, reason)
+    planner = open_planner(ctx)
+    outcome = planner.calendars.close(code, start, end, reason)
     span = f"{start} to {end}" if end and end != start else f"{start}"
-    emit(f"site {code} closed {span}; {len(outcome.replanned)} visits re-planned")
+    count = len(outcome.replanned)
+    emit(f"site {code} closed {span}; {count} {'visit' if count == 1 else 'visits'} re-planned")
+    last = end or start
+    stuck = [
+        (v, why) for v, why in planner.calendars.conflicts(site=code) if start <= v.target <= last
+    ]
+    if stuck:
+        emit(
+            "no open day in their window, so these stay on a closed day (see `planner conflicts`):"
+        )
+        for record, why in stuck:
+            emit(f"  {record.visit_id}  {record.target}  {why}")
 
 
 @site.command("capacity")
@@ -52,7 +64,7 @@ def site_close(ctx: click.Context, code: str, start: date, end: date | None, rea
 @click.pass_context
 def site_capacity(ctx: click.Context, code: str, kind: str, per_day: int) -> None:
     """Cap events of a kind per day (reported by `planner capacity`, not enforced)."""
-    open_planner(ctx).set_capacity(code, kind, per_day)
+    open_planner(ctx).calendars.set_capacity(code, kind, per_day)
     if per_day:
         emit(f"site {code}: at most {per_day} {kind} events per day")
     else:
@@ -70,8 +82,9 @@ def site_show(ctx: click.Context, code: str, start: date | None, months: int) ->
 
     planner = open_planner(ctx)
     info = planner.site(code)
-    first = start or planner.today(info.timezone)
-    emit(site_summary(info, planner.site_calendar(code), planner.capacities(code), first, months))
+    calendars = planner.calendars
+    first = start or calendars.today_at(code)
+    emit(site_summary(info, calendars.calendar(code), calendars.capacities(code), first, months))
 
 
 @site.command("list")

@@ -20,21 +20,27 @@ def visit() -> None:
     """Record what happened to a visit, or move it."""
 
 
+REASON = click.option("--reason", help="Why (kept with the visit and in the audit trail).")
+
+
 @visit.command("complete")
 @click.argument("visit_id", metavar="VISIT_ID")
 @ON
+@REASON
 @REVISION
 @click.pass_context
-def visit_complete(ctx: click.Context, visit_id: str, on: date, revision: int | None) -> None:
+def visit_complete(
+    ctx: click.Context, visit_id: str, on: date, reason: str | None, revision: int | None
+) -> None:
     """Record that a visit happened (outside its window: flagged as a deviation)."""
-    outcome = open_planner(ctx).complete(visit_id, on, expected_revision=revision)
+    outcome = open_planner(ctx).complete(visit_id, on, reason=reason, expected_revision=revision)
     _report_change(visit_id, outcome, "completed")
 
 
 @visit.command("move")
 @click.argument("visit_id", metavar="VISIT_ID")
 @click.option("--to", "to", type=DATE, required=True)
-@click.option("--reason", help="Why (kept in the audit trail).")
+@REASON
 @click.option("--force", is_flag=True, help="Allow a date outside the window (a deviation).")
 @REVISION
 @click.pass_context
@@ -55,25 +61,64 @@ def visit_move(
 
 @visit.command("miss")
 @click.argument("visit_id", metavar="VISIT_ID")
+@REASON
 @REVISION
 @click.pass_context
-def visit_miss(ctx: click.Context, visit_id: str, revision: int | None) -> None:
+def visit_miss(ctx: click.Context, visit_id: str, reason: str | None, revision: int | None) -> None:
     """Record that a scheduled visit did not happen."""
-    outcome = open_planner(ctx).miss(visit_id, expected_revision=revision)
+    outcome = open_planner(ctx).miss(visit_id, reason=reason, expected_revision=revision)
     _report_change(visit_id, outcome, "marked missed")
 
 
+@visit.command("undo")
+@click.argument("visit_id", metavar="VISIT_ID")
+@click.option("--reason", required=True, help="Why the record was wrong (audit trail).")
+@click.pass_context
+def visit_undo(ctx: click.Context, visit_id: str, reason: str) -> None:
+    """Return a completed or missed visit to scheduled (a record made in error).
+
+    What counted from it is re-planned from its planned date again. To
+    correct a completion date: undo, then complete with the right date.
+    """
+    outcome = open_planner(ctx).undo(visit_id, reason=reason)
+    _report_change(visit_id, outcome, "is scheduled again")
+
+
+@visit.command("add")
+@click.argument("code", metavar="PARTICIPANT")
+@ON
+@click.option("--label", required=True, help="What the visit is for (shown in lists).")
+@click.option("--kind", default="visit", show_default=True, metavar="KIND")
+@click.option("--time", "at", metavar="HH:MM", help="Local time at the site [default: all day].")
+@REASON
+@click.pass_context
+def visit_add(
+    ctx: click.Context,
+    code: str,
+    on: date,
+    label: str,
+    kind: str,
+    at: str | None,
+    reason: str | None,
+) -> None:
+    """Add an unscheduled visit (PARTICIPANT/UNS/N), never re-planned."""
+    outcome = open_planner(ctx).add_visit(code, on, label, kind=kind, time=at, reason=reason)
+    _report_change(outcome.changes[0].visit, outcome, f"added on {on}")
+
+
 def _report_change(visit_id: str, outcome: Outcome, what: str) -> None:
-    """What happened, then the participant's schedule as it is now."""
+    """What happened and what it moved, then the participant's schedule as it is now."""
+    from planner.cli.changes import report
     from planner.cli.render import render_visits
 
     emit(f"{visit_id} {what}")
+    report(outcome)
     emit(render_visits(outcome.schedule, "table"))
 
 
 @main.group()
 def participant() -> None:
-    """Withdrawals and deaths."""
+    """Withdrawals, deaths, and their correction."""
 
 
 @participant.command("withdraw")
@@ -101,8 +146,23 @@ def participant_withdraw(
 @participant.command("died")
 @click.argument("code", metavar="PARTICIPANT")
 @ON
+@REASON
 @click.pass_context
-def participant_died(ctx: click.Context, code: str, on: date) -> None:
+def participant_died(ctx: click.Context, code: str, on: date, reason: str | None) -> None:
     """Record a death: every later visit is cancelled."""
-    outcome = open_planner(ctx).died(code, on)
+    outcome = open_planner(ctx).died(code, on, reason=reason)
     emit(f"{code} died on {on}; {outcome.cancelled} later visits cancelled")
+
+
+@participant.command("reinstate")
+@click.argument("code", metavar="PARTICIPANT")
+@click.option("--reason", required=True, help="Why the record was wrong (audit trail).")
+@click.pass_context
+def participant_reinstate(ctx: click.Context, code: str, reason: str) -> None:
+    """Undo a withdrawal or death recorded in error: its cancelled visits return."""
+    from planner.cli.changes import report
+
+    outcome = open_planner(ctx).reinstate(code, reason=reason)
+    restored = sum(1 for c in outcome.changes if c.action == "reinstate")
+    emit(f"{code} reinstated; {restored} cancelled visits scheduled again")
+    report(outcome)

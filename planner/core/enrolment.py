@@ -131,6 +131,7 @@ def _read_header(reader: Iterator[list[str]], source: str) -> list[str]:
     except csv.Error as error:
         raise _csv_error(f"{source} line 1: {error}", source) from None
     columns = [name.strip().lower() for name in header]
+    _check_separator(columns, source)
     problems = _column_problems(columns)
     if problems:
         raise InputError(
@@ -140,6 +141,25 @@ def _read_header(reader: Iterator[list[str]], source: str) -> list[str]:
             allowed=_EXPECTED_COLUMNS,
         )
     return columns
+
+
+#: Separators spreadsheets write instead of commas, in words.
+_OTHER_SEPARATORS = {";": "semicolons (;)", "\t": "tabs"}
+
+
+def _check_separator(columns: list[str], source: str) -> None:
+    """Refuse a header that is one column holding another separator."""
+    if len(columns) != 1:
+        return
+    for separator, words in _OTHER_SEPARATORS.items():
+        if separator in columns[0]:
+            raise InputError(
+                f"{source} line 1: columns are separated by {words}; "
+                "the file must be separated by commas (,)",
+                field="csv",
+                value=source,
+                allowed=_EXPECTED_COLUMNS,
+            )
 
 
 def _column_problems(columns: list[str]) -> list[str]:

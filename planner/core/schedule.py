@@ -61,9 +61,11 @@ class Occurrence:
         return VisitKey(self.event, self.occurrence)
 
 
-#: Chooses the planned date for an occurrence given its ideal date and window;
-#: site calendars use it to step off closed days. Returns the ideal to keep it.
-Placer = Callable[[Occurrence], date]
+#: Chooses the planned date for an occurrence given its ideal date and window,
+#: no earlier than a given day (or from the window's start when None); site
+#: calendars use it to step off closed days. None when no day in the window
+#: qualifies: the occurrence then stays on its ideal date (a conflict).
+Placer = Callable[[Occurrence, date | None], date | None]
 
 
 def study_day(day1: date, on: date) -> int:
@@ -246,9 +248,28 @@ def _expand_series(
         )
         target = moved.get(key)
         if target is None and place is not None:
-            target = place(occurrence)
+            chained = anchor.kind == "previous" and index > 0
+            target = _placed(occurrence, place, previous, chained)
         if target is not None and target != ideal:
             occurrence = replace(occurrence, target=target, study_day=study_day(day1, target))
         occurrences.append(occurrence)
         previous = actual.get(key, occurrence.target)
     return occurrences
+
+
+def _placed(
+    occurrence: Occurrence, place: Placer, previous: date | None, chained: bool
+) -> date | None:
+    """Where a site puts an occurrence, keeping a series in order.
+
+    Every occurrence stays strictly after the previous one of its series. A
+    chained occurrence (counted from the previous one) also keeps at least the
+    protocol's interval: it only moves later within its window; when the
+    window has no such open day it stays on its ideal date, as a conflict.
+    Stepping back would shorten the interval, and the next dose, counted from
+    this one, would step back onto the same day again.
+    """
+    if chained:
+        return place(occurrence, occurrence.ideal)
+    earliest = previous + timedelta(days=1) if previous is not None else None
+    return place(occurrence, earliest)

@@ -146,12 +146,21 @@ class SiteCalendar:
     def movable(self, occurrence: Occurrence) -> bool:
         return occurrence.setting != "inpatient"
 
-    def place(self, occurrence: Occurrence) -> date:
-        """The planned date of an occurrence at this site (for ``expand``)."""
+    def place(self, occurrence: Occurrence, earliest: date | None = None) -> date | None:
+        """The planned date of an occurrence at this site (for ``expand``).
+
+        The open day in its window (from ``earliest`` on, when given) nearest
+        its ideal date; the ideal date itself for visits that do not move
+        (inpatient) or sites that never close; None when no day qualifies.
+        """
         if self.always_open or not self.movable(occurrence):
             return occurrence.ideal
-        found = self.nearest_open(occurrence.ideal, occurrence.window_start, occurrence.window_end)
-        return found if found is not None else occurrence.ideal
+        first = (
+            occurrence.window_start if earliest is None else max(occurrence.window_start, earliest)
+        )
+        if first > occurrence.window_end:
+            return None
+        return self.nearest_open(occurrence.ideal, first, occurrence.window_end)
 
     def is_conflict(self, target: date, setting: str) -> bool:
         """A visit that sits on a closed day because its window had no open day."""

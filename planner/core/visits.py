@@ -29,6 +29,10 @@ _NAMESPACE_BYTES = UID_NAMESPACE.bytes
 
 _OCCURRENCE = re.compile(r"[0-9]{1,6}")
 
+#: The series code of visits added outside the protocol (``WUH-001/UNS/1``);
+#: protocols may not use it.
+UNSCHEDULED = "UNS"
+
 
 class VisitId(NamedTuple):
     """Who and which visit: ``WUH-001/INF/2`` is participant, series, occurrence.

@@ -167,6 +167,27 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class Feed(Base):
+    """A calendar subscription feed: a scope, and the SHA-256 digest of its secret token."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Never the token itself: only its digest, looked up and compared.
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    #: site, participant or protocol; ``scope_value`` is its code or id.
+    scope_kind: Mapped[str] = mapped_column(String(16))
+    scope_value: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    #: The last day (UTC) the feed works, or None.
+    expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    rotated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
 #: The tables themselves, for bulk Core inserts (executemany, no ORM objects).
 participants_table = cast(Table, Participant.__table__)
 visits_table = cast(Table, Visit.__table__)

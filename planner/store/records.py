@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from planner.core.protocol import Series, StudyProtocol, parse
 from planner.core.schedule import study_day
-from planner.core.visits import VisitRecord, visit_id, visit_uid
+from planner.core.visits import UNSCHEDULED, VisitRecord, visit_id, visit_uid
 from planner.store.models import Participant, ProtocolVersion, Site, Visit
 
 AnySelect = Select[*tuple[Any, ...]]
@@ -37,6 +37,8 @@ _COLUMNS = (
     Participant.protocol_version_id,
     Site.code,
     Site.timezone,
+    Visit.kind,
+    Visit.label,
 )
 
 
@@ -144,10 +146,13 @@ def to_records(
     for row in rows:
         (event, occurrence, ideal, target, w_start, w_end, time, duration, status, actual,
          deviation, revision, updated, participant, arm, day1, weight, version_id, site,
-         zone) = row  # fmt: skip
+         zone, kind, own_label) = row  # fmt: skip
         key = (version_id, arm, event, weight)
         fixed = known.get(key)
-        if fixed is None:
+        if event == UNSCHEDULED:
+            protocol, version = cache.get(connection, version_id)
+            fixed = _unscheduled(protocol.id, version, own_label, kind, occurrence)
+        elif fixed is None:
             protocol, version = cache.get(connection, version_id)
             series = cache.series(connection, version_id, arm, event)
             fixed = known[key] = (
@@ -191,3 +196,12 @@ def to_records(
             dose,
             visit_uid(protocol_id, participant, event, occurrence),
         )
+
+
+def _unscheduled(
+    protocol: str, version: int, label: str | None, kind: str, occurrence: int
+) -> tuple[Any, ...]:
+    """What a visit added outside the protocol shows: its own label and kind."""
+    contact = "phone" if kind == "call" else "in-person"
+    return (protocol, version, label or "Unscheduled visit", kind, contact, "outpatient",
+            occurrence, "")  # fmt: skip

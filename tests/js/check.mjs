@@ -4,7 +4,8 @@
 //
 // Prints [{"uid", "start", "end"}, ...] in file order: a timed start/end as a
 // UTC ISO instant ("2026-03-02T14:00:00.000Z"), a date-only one as
-// "YYYY-MM-DD". The VTIMEZONEs of the file are registered first, and a
+// "YYYY-MM-DD"; "triggers" lists each VALARM's TRIGGER in seconds (negative:
+// before the start). The VTIMEZONEs of the file are registered first, and a
 // DTSTART/DTEND whose TZID has none is an error: ical.js would otherwise
 // silently treat it as floating time. Exits 1 with a message on any problem.
 import { readFileSync } from "node:fs";
@@ -62,6 +63,14 @@ for (const vevent of calendar.getAllSubcomponents("vevent")) {
       fail(`${path}: event ${event.uid} has a floating ${name.toUpperCase()}`);
     }
   }
-  events.push({ uid: event.uid, start: instant(event.startDate), end: instant(event.endDate) });
+  const triggers = vevent
+    .getAllSubcomponents("valarm")
+    .map((alarm) => alarm.getFirstPropertyValue("trigger").toSeconds());
+  events.push({
+    uid: event.uid,
+    start: instant(event.startDate),
+    end: instant(event.endDate),
+    triggers,
+  });
 }
 process.stdout.write(JSON.stringify(events) + "\n");

@@ -7,9 +7,12 @@ the next day and is ``TRANSP:TRANSPARENT`` (it does not block the nurse's
 day); a timed visit is ``TRANSP:OPAQUE`` and written in its zone
 (:func:`planner.core.ics.zones.timed`). STATUS is ``CANCELLED`` for a cancelled
 visit and ``CONFIRMED`` otherwise; CATEGORIES is the visit kind. A VALARM
-(display, ``alarm`` before the start; for a date-only visit the start is
-midnight) is added only when ``alarm`` is given, and only to scheduled
-visits. Only the lines that can be long go through
+(display) is added only when ``alarm`` is given, and only to scheduled
+visits: ``alarm`` before the start of a timed visit; for a date-only visit,
+at 09:00 on the day before (``alarm`` rounded up to whole days, at least
+one: ``1h`` and ``1d`` both fire at 09:00 the day before, ``2d`` at 09:00
+two days before), when a nurse can still act; counting back from midnight
+would fire at 23:00. Only the lines that can be long go through
 :func:`~planner.core.ics.text.fold`.
 """
 
@@ -87,7 +90,7 @@ def event(visit: VisitRecord, alarm: timedelta | None) -> bytes:
     if alarm is not None and visit.status == "scheduled":
         parts += [
             b"BEGIN:VALARM\r\nACTION:DISPLAY\r\n",
-            _trigger(alarm),
+            _trigger(alarm, visit.time is None),
             b"\r\n",
             fold(b"DESCRIPTION:" + title),
             b"\r\nEND:VALARM\r\n",
@@ -113,6 +116,13 @@ def _start_end(visit: VisitRecord) -> tuple[bytes, bytes]:
         raise ValueError(f"visit {visit.visit_id}: {error}") from None
 
 
+#: When a date-only visit's reminder fires, on the day it falls on (local time).
+DATE_ONLY_ALARM_AT = timedelta(hours=9)
+
+
 @lru_cache(maxsize=64)
-def _trigger(alarm: timedelta) -> bytes:
-    return b"TRIGGER:" + duration(-alarm)
+def _trigger(alarm: timedelta, date_only: bool) -> bytes:
+    if not date_only:
+        return b"TRIGGER:" + duration(-alarm)
+    days = max(1, -(-alarm // _ONE_DAY))  # rounded up
+    return b"TRIGGER:" + duration(DATE_ONLY_ALARM_AT - days * _ONE_DAY)

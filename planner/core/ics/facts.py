@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from planner.core.visits import VisitRecord
+from planner.core.visits import UNSCHEDULED, VisitRecord
 
 _CONTACT = {"in-person": "in person", "phone": "by phone"}
 _SUFFIX = {"completed": " (done)", "missed": " (missed)", "cancelled": " (cancelled)"}
@@ -30,8 +30,16 @@ def event_date(visit: VisitRecord) -> date:
 
 
 def summary(visit: VisitRecord) -> str:
-    """``"WUH-001 · Infusion 2/3 · LOW"``, plus ``" (done)"`` and the like."""
-    base = f"{visit.participant} · {visit.label} {visit.occurrence}/{visit.count} · {visit.arm}"
+    """``"WUH-001 · Infusion 2/3 · LOW"``, plus ``" (done)"`` and the like.
+
+    An unscheduled visit is ``"WUH-001 · Unscheduled visit 1 · LOW"``: its
+    label is free text typed by a coordinator, which calendars never carry.
+    """
+    if visit.event == UNSCHEDULED:
+        what = f"Unscheduled visit {visit.occurrence}"
+    else:
+        what = f"{visit.label} {visit.occurrence}/{visit.count}"
+    base = f"{visit.participant} · {what} · {visit.arm}"
     return base + _SUFFIX.get(visit.status, "")
 
 

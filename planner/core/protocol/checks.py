@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from planner.core.protocol.arm_checks import Problem, check_arms, counted
 from planner.core.protocol.base import MAX_MONTHS, MAX_OFFSET_DAYS
 from planner.core.protocol.model import Series, StudyProtocol
+from planner.core.visits import UNSCHEDULED
 
 _NO_DAY_0 = "there is no study day 0 (day 1 is the anchor date)"
 
@@ -47,6 +48,11 @@ def _check_series(series: Series, here: str, arm_codes: list[str]) -> Iterator[P
             f"{counted(size, 'occurrence')}; give one window per occurrence",
         )
     yield from _check_offsets(series, here)
+    if series.code == UNSCHEDULED:
+        yield (
+            f"{here}.code",
+            f"{UNSCHEDULED!r} is reserved for unscheduled visits; choose another code",
+        )
     if series.anchor.kind == "previous" and series.timing.months:
         yield (
             f"{here}.anchor",

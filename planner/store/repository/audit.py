@@ -51,3 +51,23 @@ def entries(session: Session, participant: str | None = None) -> Sequence[AuditE
     if participant is not None:
         query = query.where(AuditEntry.participant == participant)
     return session.scalars(query).all()
+
+
+def last_ending(session: Session, participant: str) -> tuple[str | None, list[str]] | None:
+    """The participant's latest withdrawal or death: its ``before`` values (JSON)
+    and the visits it cancelled, or None when there was none.
+
+    An ending writes its cancellations, then its own row, in one transaction:
+    the cancellations are the ``cancel`` rows just before it.
+    """
+    query = select(AuditEntry).where(AuditEntry.participant == participant)
+    rows = list(session.scalars(query.order_by(AuditEntry.id.desc())))
+    for index, row in enumerate(rows):
+        if row.action in ("withdraw", "died"):
+            cancelled = []
+            for earlier in rows[index + 1 :]:
+                if earlier.action != "cancel" or earlier.visit is None:
+                    break
+                cancelled.append(earlier.visit)
+            return row.before, cancelled
+    return None

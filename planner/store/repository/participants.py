@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import date
+from typing import Any, NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from planner.store.models import Participant, Site, participants_table
+from planner.store.models import Participant, ProtocolVersion, Site, Visit, participants_table
 
 
 class CodeTaken(Exception):
@@ -58,3 +59,119 @@ def end(session: Session, row: Participant, status: str, on: Any) -> None:
     row.status = status
     row.ended_on = on
     session.flush()
+
+
+class Summary(NamedTuple):
+    """A participant with their protocol, site and visit counts by status."""
+
+    id: int
+    code: str
+    site: str
+    protocol: str
+    version: int
+    arm: str
+    day1: date
+    status: str
+    ended_on: date | None
+    completed: int
+    missed: int
+    cancelled: int
+    scheduled: int
+
+
+def _count(status: str) -> Any:
+    return func.count(case((Visit.status == status, 1)))
+
+
+def summaries(
+    session: Session,
+    *,
+    site_id: int | None = None,
+    version_ids: Sequence[int] | None = None,
+    participant_id: int | None = None,
+) -> list[Summary]:
+    """Participants (all, or those narrowed to), by code, with their visit counts."""
+    query = (
+        select(
+            Participant.id,
+            Participant.code,
+            Site.code,
+            ProtocolVersion.protocol_id,
+            ProtocolVersion.version,
+            Participant.arm,
+            Participant.day1,
+            Participant.status,
+            Participant.ended_on,
+            *(_count(status) for status in ("completed", "missed", "cancelled", "scheduled")),
+        )
+        .join(Site, Site.id == Participant.site_id)
+        .join(ProtocolVersion, ProtocolVersion.id == Participant.protocol_version_id)
+        .outerjoin(Visit, Visit.participant_id == Participant.id)
+        .where(*_narrow(site_id, version_ids, participant_id))
+        .group_by(Participant.id, Site.id, ProtocolVersion.id)
+        .order_by(Participant.code)
+    )
+    return [Summary(*row) for row in session.execute(query)]
+
+
+def _narrow(
+    site_id: int | None, version_ids: Sequence[int] | None, participant_id: int | None
+) -> list[Any]:
+    found: list[Any] = []
+    if site_id is not None:
+        found.append(Participant.site_id == site_id)
+    if version_ids is not None:
+        found.append(Participant.protocol_version_id.in_(version_ids))
+    if participant_id is not None:
+        found.append(Participant.id == participant_id)
+    return found
+
+
+def next_visits(
+    session: Session,
+    *,
+    site_id: int | None = None,
+    version_ids: Sequence[int] | None = None,
+    participant_id: int | None = None,
+) -> dict[int, tuple[str, int, date]]:
+    """Each participant's earliest scheduled visit: ``{id: (event, occurrence, target)}``."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=Visit.participant_id,
+            order_by=(Visit.target, func.coalesce(Visit.time, ""), Visit.event, Visit.occurrence),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(Visit.participant_id, Visit.event, Visit.occurrence, Visit.target, rank)
+        .join(Participant, Participant.id == Visit.participant_id)
+        .where(Visit.status == "scheduled", *_narrow(site_id, version_ids, participant_id))
+        .subquery()
+    )
+    first = ranked.c
+    query = select(first.participant_id, first.event, first.occurrence, first.target)
+    rows = session.execute(query.where(first.rank == 1))
+    return {pid: (event, occurrence, target) for pid, event, occurrence, target in rows}
+
+
+def enrolled_as(session: Session, codes: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """What each existing participant among ``codes`` was enrolled with:
+    ``(protocol, arm, site, day1, weight_kg)``, 500 codes a query."""
+    found: dict[str, tuple[Any, ...]] = {}
+    for first in range(0, len(codes), 500):
+        rows = session.execute(
+            select(
+                Participant.code,
+                ProtocolVersion.protocol_id,
+                Participant.arm,
+                Site.code,
+                Participant.day1,
+                Participant.weight_kg,
+            )
+            .join(Site, Site.id == Participant.site_id)
+            .join(ProtocolVersion, ProtocolVersion.id == Participant.protocol_version_id)
+            .where(Participant.code.in_(codes[first : first + 500]))
+        )
+        found.update({code: tuple(rest) for code, *rest in rows})
+    return found

@@ -96,6 +96,50 @@ def overdue(
     return list(to_records(connection, iter(rows), cache))
 
 
+def _by_window_end(query: AnySelect) -> AnySelect:
+    """Who must be seen first: window end, then target, time, participant."""
+    return query.order_by(None).order_by(
+        Visit.window_end,
+        Visit.target,
+        func.coalesce(Visit.time, ""),
+        Participant.code,
+        Visit.event,
+        Visit.occurrence,
+    )
+
+
+def due_on(
+    session: Session, cache: ProtocolCache, site_id: int, day: date, where: Filter
+) -> list[VisitRecord]:
+    """Scheduled visits at a site whose window holds ``day``, by window end."""
+    query = visit_select().where(
+        Visit.site_id == site_id,
+        Visit.status == "scheduled",
+        Visit.window_start <= day,
+        Visit.window_end >= day,
+        *where.conditions(),
+    )
+    return _run(session, _by_window_end(query), cache)
+
+
+def overdue_on(
+    session: Session, cache: ProtocolCache, site_id: int, day: date, where: Filter
+) -> list[VisitRecord]:
+    """Scheduled visits at a site whose window ended before ``day``, by window end."""
+    query = visit_select().where(
+        Visit.site_id == site_id,
+        Visit.status == "scheduled",
+        Visit.window_end < day,
+        *where.conditions(),
+    )
+    return _run(session, _by_window_end(query), cache)
+
+
+def kinds(session: Session) -> set[str]:
+    """Every kind of visit stored."""
+    return set(session.scalars(select(Visit.kind).distinct()))
+
+
 def deviations(session: Session, cache: ProtocolCache, site_id: int | None) -> list[VisitRecord]:
     query = visit_select().where(Visit.deviation.is_(True))
     if site_id is not None:

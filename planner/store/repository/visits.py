@@ -84,3 +84,13 @@ def over_capacity(
         .having(func.count() > per_day)
     )
     return [(day, count) for day, count in rows]
+
+
+def last_occurrence(session: Session, participant_id: int, event: str) -> int:
+    """The highest occurrence number of a series for a participant (0 if none)."""
+    found = session.scalar(
+        select(func.max(Visit.occurrence)).where(
+            Visit.participant_id == participant_id, Visit.event == event
+        )
+    )
+    return int(found or 0)
