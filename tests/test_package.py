@@ -59,3 +59,20 @@ def test_readme_starts_with_the_two_commands_that_ci_runs() -> None:
     assert block[0].endswith("planner demo")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert block[1] in ci
+
+
+def test_every_package_folder_is_installed() -> None:
+    """pyproject lists packages by hand (migrations/ is installed as
+    planner.migrations): a new folder left out would be missing from a
+    non-editable install, as planner.store.repository once was."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for path in (ROOT / "planner").rglob("__init__.py")
+        if "__pycache__" not in path.parts
+    }
+    assert listed == found | {"planner.migrations"}
