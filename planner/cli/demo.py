@@ -88,6 +88,9 @@ def run_demo(
     emit("")
     for line in written:
         emit(line)
+    emit("")
+    emit("Nurses can subscribe instead of importing: `planner feed create --site WUH` prints a")
+    emit("secret feed path; `planner serve` serves it on http://127.0.0.1:8000 (see README).")
 
 
 def _new_enrolments(planner: Planner, today: date) -> list[Enrolment]:
