@@ -1,9 +1,6 @@
-"""The Python API: class :class:`Planner`, one method per use case.
-
-Each method is one transaction and only delegates to the use case's module
-(:mod:`planner.app.sites`, :mod:`planner.app.lifecycle`...). Groups used by
-one kind of person are reached through an attribute: ``planner.calendars``
-(site calendars and capacity), ``planner.exports``, ``planner.feeds``.
+"""The Python API: class :class:`Planner`, one method per use case, each one
+transaction delegated to its module (:mod:`planner.app.lifecycle`...). Groups are
+attributes: ``planner.calendars``, ``exports``, ``feeds``, ``amendments``.
 """
 
 from __future__ import annotations
@@ -24,6 +21,7 @@ from planner.app import (
     sites,
     unscheduled,
 )
+from planner.app.amendment_api import Amendments
 from planner.app.calendar_api import Calendars
 from planner.app.context import Context
 from planner.app.enrol import Enrolled, Progress
@@ -198,8 +196,7 @@ class Planner:
         reason: str | None = None,
         survival: SurvivalChoice = "protocol",
     ) -> Outcome:
-        """Withdraw from a date: cancel every later scheduled visit (survival
-        follow-up kept as the protocol marks it, unless ``survival`` says)."""
+        """Withdraw from a date: cancel later scheduled visits (survival as ``survival`` says)."""
         return lifecycle.withdraw(self._ctx, participant, on, reason, survival)
 
     def died(self, participant: str, on: date, *, reason: str | None = None) -> Outcome:
@@ -235,6 +232,11 @@ class Planner:
     def calendars(self) -> Calendars:
         """Site calendars and capacity: ``planner.calendars.close(site, day)``..."""
         return Calendars(self._ctx)
+
+    @property
+    def amendments(self) -> Amendments:
+        """Protocol versions and amendments: ``planner.amendments.diff(protocol)``..."""
+        return Amendments(self._ctx)
 
     @property
     def exports(self) -> Exports:
@@ -294,6 +296,5 @@ class Planner:
     def enroll_file(
         self, path: str, *, skip_existing: bool = False, progress: Progress | None = None
     ) -> Enrolled:
-        """Enrol every row of a CSV file, all or nothing; ``skip_existing`` skips rows
-        identical to a participant enrolled already; ``progress(done, total)``."""
+        """Enrol every row of a CSV file, all or nothing (``skip_existing``: same rows skipped)."""
         return enrol.enroll_file(self._ctx, path, skip_existing, progress)

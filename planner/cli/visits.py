@@ -166,3 +166,39 @@ def participant_reinstate(ctx: click.Context, code: str, reason: str) -> None:
     restored = sum(1 for c in outcome.changes if c.action == "reinstate")
     emit(f"{code} reinstated; {restored} cancelled visits scheduled again")
     report(outcome)
+
+
+@participant.command("rebaseline")
+@click.argument("codes", metavar="[PARTICIPANT]...", nargs=-1)
+@click.option("--all", "everyone", is_flag=True, help="Every participant on another version.")
+@click.option("--protocol", "protocol_id", metavar="ID", required=True)
+@click.option("--to-version", type=click.IntRange(min=1), metavar="N", required=True)
+@click.option("--arm", metavar="CODE", help="The arm for participants whose arm version N lacks.")
+@click.option("--preview", is_flag=True, help="Print what would change; write nothing.")
+@REASON
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.pass_context
+def participant_rebaseline(
+    ctx: click.Context,
+    codes: tuple[str, ...],
+    everyone: bool,
+    protocol_id: str,
+    to_version: int,
+    arm: str | None,
+    preview: bool,
+    reason: str | None,
+    fmt: str,
+) -> None:
+    """Move participants to another version of their protocol (an amendment).
+
+    History stays; scheduled visits are planned again under version N: kept
+    visits keep their id, new ones are added, dropped ones are cancelled.
+    """
+    from planner.cli.render_amendments import render_rebaseline
+
+    done = open_planner(ctx).amendments.rebaseline(
+        codes, protocol_id, to_version, everyone=everyone, arm=arm, preview=preview, reason=reason
+    )
+    emit(render_rebaseline(done, fmt, preview))

@@ -100,8 +100,24 @@ class ProtocolCache:
             protocol, _ = self.get(connection, version_id)
             for series in protocol.series_for(arm):
                 self._series[(version_id, arm, series.code)] = series
-            found = self._series[key]
+            found = self._series.get(key) or self._dropped(connection, protocol.id, event)
+            self._series[key] = found
         return found
+
+    def _dropped(self, connection: Connection, protocol_id: str, event: str) -> Series:
+        """A series an amendment removed (its visits stay as history): from the
+        newest earlier version of the protocol that has it."""
+        ids = connection.scalars(
+            select(ProtocolVersion.id)
+            .where(ProtocolVersion.protocol_id == protocol_id)
+            .order_by(ProtocolVersion.version.desc())
+        )
+        for version_id in list(ids):
+            protocol, _ = self.get(connection, version_id)
+            for series in protocol.schedule:
+                if series.code == event:
+                    return series
+        raise LookupError(f"series {event!r} is in no version of {protocol_id}")
 
 
 def dose_text(protocol: StudyProtocol, arm: str, series: Series, weight_kg: float | None) -> str:

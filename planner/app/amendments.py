@@ -1,0 +1,238 @@
+"""Protocol amendments: moving participants to another version of their protocol.
+
+:func:`rebaseline` moves participants to another version of their protocol in
+one transaction: every participant is checked first, then each one's visits
+are planned again by the pure :func:`planner.core.amend.rebaseline` and the
+changes written and audited. A preview runs exactly the same code and rolls
+the transaction back, so what it reports is what the real run does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from planner.app.context import Context, unknown_participant
+from planner.app.results import VisitChange
+from planner.app.versions import find_version
+from planner.core.amend import Amendment
+from planner.core.amend import rebaseline as plan_rebaseline
+from planner.core.errors import Conflict, InputError, NotFound
+from planner.core.visits import visit_id
+from planner.store.models import Participant, ProtocolVersion
+from planner.store.repository import amendments, sites, visits
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True, slots=True)
+class Rebaselined:
+    """One participant moved to another version: from where, to where, and every
+    visit added, cancelled or moved."""
+
+    participant: str
+    protocol: str
+    from_version: int
+    to_version: int
+    from_arm: str
+    to_arm: str
+    changes: tuple[VisitChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Move:
+    participant: Participant
+    old: ProtocolVersion
+    arm: str
+
+
+# ------------------------------------------------------------------ rebaseline
+
+
+def rebaseline(
+    ctx: Context,
+    codes: Sequence[str],
+    everyone: bool,
+    protocol_id: str,
+    to_version: int,
+    arm: str | None,
+    preview: bool,
+    reason: str | None,
+) -> list[Rebaselined]:
+    """Move participants to version ``to_version``; with ``preview`` write nothing."""
+    with ctx.db.write() as session:
+        transaction = session.begin()
+        try:
+            target = find_version(ctx, session, protocol_id, to_version, "to_version")
+            moves = _check(ctx, session, codes, everyone, target, arm)
+            why = _reason(target, moves, reason)
+            done = [_apply(ctx, session, move, target, why) for move in moves]
+        except BaseException:
+            transaction.rollback()
+            raise
+        if preview:
+            transaction.rollback()
+        else:
+            transaction.commit()
+        return done
+
+
+def _reason(target: ProtocolVersion, moves: Sequence[_Move], reason: str | None) -> str:
+    olds = sorted({move.old.version for move in moves})
+    text = f"protocol {target.protocol_id} version {', '.join(map(str, olds))} → {target.version}"
+    return f"{text}: {reason.strip()}" if reason and reason.strip() else text
+
+
+def _participants(
+    session: Session, codes: Sequence[str], everyone: bool, target: ProtocolVersion
+) -> list[Participant]:
+    if everyone == bool(codes):
+        what = "both participants and all of them" if everyone else "no participant"
+        raise InputError(
+            f"{what} named: name the participants to move, or all of them",
+            field="participant",
+        )
+    if everyone:
+        others = [r.id for r in amendments.versions(session, target.protocol_id) if r != target]
+        return list(amendments.on_versions(session, others))
+    found = amendments.by_codes(session, list(codes))
+    for code in codes:
+        if code not in found:
+            raise unknown_participant(code)
+    return [found[code] for code in dict.fromkeys(codes)]
+
+
+def _check(
+    ctx: Context,
+    session: Session,
+    codes: Sequence[str],
+    everyone: bool,
+    target: ProtocolVersion,
+    arm: str | None,
+) -> list[_Move]:
+    """Every participant checked before anything is written."""
+    arms = ctx.parse_version(target).arm_codes()
+    if arm is not None and arm not in arms:
+        raise NotFound(
+            f"unknown arm {arm!r} in {target.protocol_id} version {target.version} "
+            f"(arms: {', '.join(arms)})",
+            field="arm",
+            value=arm,
+            choices=arms,
+        )
+    moves = []
+    for participant in _participants(session, codes, everyone, target):
+        old = session.get_one(ProtocolVersion, participant.protocol_version_id)
+        _check_one(participant, old, target)
+        moves.append(_Move(participant, old, _arm(participant, target, arms, arm)))
+    return moves
+
+
+def _check_one(participant: Participant, old: ProtocolVersion, target: ProtocolVersion) -> None:
+    code = participant.code
+    if old.protocol_id != target.protocol_id:
+        raise Conflict(
+            f"participant {code!r} is on protocol {old.protocol_id}, not {target.protocol_id}",
+            field="participant",
+            value=code,
+        )
+    if old.id == target.id:
+        raise Conflict(
+            f"participant {code!r} is already on {target.protocol_id} version {target.version}",
+            field="to_version",
+            value=target.version,
+            subject=code,
+        )
+
+
+def _arm(
+    participant: Participant, target: ProtocolVersion, arms: list[str], arm: str | None
+) -> str:
+    """The participant's arm in the new version: theirs, or the one mapped to."""
+    if participant.arm in arms:
+        return participant.arm
+    if arm is None:
+        raise InputError(
+            f"participant {participant.code!r} is in arm {participant.arm!r}, which "
+            f"{target.protocol_id} version {target.version} does not have "
+            f"(arms: {', '.join(arms)}); say which arm they move to",
+            field="arm",
+            value=participant.arm,
+            choices=arms,
+            subject=participant.code,
+        )
+    return arm
+
+
+def _apply(
+    ctx: Context, session: Session, move: _Move, target: ProtocolVersion, why: str
+) -> Rebaselined:
+    participant = move.participant
+    rows = visits.of_participant(session, participant.id)
+    ended = participant.ended_on if participant.status != "active" else None
+    plan = plan_rebaseline(
+        ctx.parse_version(target),
+        move.arm,
+        participant.day1,
+        rows,
+        place=sites.calendar(session, participant.site_id).place,
+        ended_on=ended,
+    )
+    by_key = {(row.event, row.occurrence): row for row in rows}
+    changes = []
+    for change in plan:
+        if change.action == "add":
+            changes.append(_add(ctx, session, participant, change, why))
+            continue
+        values = dict(change.after)
+        if change.action == "cancel":
+            # The date stays; it is named so that the report and the audit say which day.
+            values.update(target=change.day, reason=why)
+        row = by_key[change.key]
+        changes.append(
+            ctx.change(session, row, participant, f"amend-{change.action}", values, reason=why)
+        )
+    old_arm = participant.arm
+    before = {"version": move.old.version, "arm": old_arm}
+    after = {"version": target.version, "arm": move.arm, "visits_changed": len(changes)}
+    amendments.move_participant(session, participant, target.id, move.arm)
+    ctx.audit(
+        session, "rebaseline", participant=participant.code, before=before, after=after, reason=why
+    )
+    return Rebaselined(
+        participant.code,
+        target.protocol_id,
+        move.old.version,
+        target.version,
+        old_arm,
+        move.arm,
+        tuple(changes),
+    )
+
+
+def _add(
+    ctx: Context, session: Session, participant: Participant, change: Amendment, why: str
+) -> VisitChange:
+    event, occurrence = change.key
+    now = ctx.now()
+    row: dict[str, Any] = {
+        **change.after,
+        "participant_id": participant.id,
+        "site_id": participant.site_id,
+        "event": event,
+        "occurrence": occurrence,
+        "status": "scheduled",
+        "pinned": False,
+        "deviation": False,
+        "revision": 0,
+        "updated_at": now,
+    }
+    visits.insert_many(session, [row])
+    name = visit_id(participant.code, event, occurrence)
+    after = {**change.after, "revision": 0}
+    ctx.audit(
+        session, "amend-add", participant=participant.code, visit=name, after=after, reason=why
+    )
+    return VisitChange(name, "amend-add", {}, after)
