@@ -180,7 +180,10 @@ def test_a_backup_replaces_an_older_backup_whole(cli: Cli, db_path: Path, tmp_pa
                    "--day1", "2026-04-20")  # fmt: skip
     assert enrolled.exit_code == 0, enrolled.stderr
 
-    result = cli("db", "backup", str(target))
+    refused = cli("db", "backup", str(target))  # an existing file: only by force
+    assert refused.exit_code == 2
+    assert "already exists" in refused.stderr
+    result = cli("db", "backup", str(target), "--force")
 
     assert result.exit_code == 0, result.stderr
     assert check_backup(target) == ["B-1"]

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from planner.app.results import Clock, VisitChange
 from planner.core.bundled import BUNDLED_IDS, bundled, bundled_source
-from planner.core.errors import NotFound, StaleData
+from planner.core.errors import InputError, NotFound, StaleData
 from planner.core.protocol import StudyProtocol, fingerprint
 from planner.core.replan import replan
 from planner.core.visits import VisitRecord, visit_id
@@ -36,12 +36,35 @@ def default_actor() -> str:
         return "unknown"
 
 
+#: The longest actor name the audit trail keeps (longer ones are refused, never cut).
+ACTOR_MAX = 100
+
+
+def checked_actor(actor: str) -> str:
+    """Who acts, as the audit trail records it: one line of printable text."""
+    if len(actor) > ACTOR_MAX:
+        raise InputError(
+            f"the actor name is {len(actor)} characters long; at most {ACTOR_MAX} are kept",
+            field="actor",
+            value=actor,
+            allowed=f"1..{ACTOR_MAX} characters",
+        )
+    if not actor.isprintable():
+        raise InputError(
+            f"the actor name {actor!r} holds control characters or line breaks",
+            field="actor",
+            value=actor,
+            allowed="printable characters",
+        )
+    return actor
+
+
 class Context:
     """The database, the clock and who is acting, for one :class:`Planner`."""
 
     def __init__(self, db: str | None, actor: str | None, clock: Clock | None) -> None:
+        self.actor = checked_actor(actor or default_actor())  # before the database is opened
         self.db = Database(db)
-        self.actor = (actor or default_actor())[:100]
         self.clock = clock or utc_now
 
     def now(self) -> datetime:

@@ -33,6 +33,7 @@ class Exports:
         """Write a protocol's SDTM domains into a folder, one file each: all or none."""
         return sdtm.export(self._ctx, request)
 
-    def write(self, path: str, chunks: Iterator[bytes]) -> int:
-        """Write an export whole or not at all, never over the database; its size."""
-        return exports.write(self._ctx, path, chunks)
+    def write(self, path: str, chunks: Iterator[bytes], *, force: bool = False) -> int:
+        """Write an export whole or not at all, never over the database, nor over
+        another SQLite database unless ``force``; its size."""
+        return exports.write(self._ctx, path, chunks, force=force)

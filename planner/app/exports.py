@@ -26,7 +26,7 @@ from planner.core.ics import render
 from planner.core.sdtm.datasetjson import csv_cell
 from planner.core.visits import VisitRecord
 from planner.store.engine import sqlite_path
-from planner.store.files import protected_paths, write_atomically
+from planner.store.files import new_file_mode, protected_paths, write_atomically
 
 
 def check_scope(scope: ExportScope) -> None:
@@ -54,9 +54,13 @@ def ics(ctx: Context, scope: ExportScope, alarm: timedelta | None = None) -> Ite
     return render(queries.visits(ctx, scope), name=calendar_name(scope), zones=zones, alarm=alarm)
 
 
-def write(ctx: Context, path: str, chunks: Iterator[bytes]) -> int:
-    """Write an export whole or not at all, never over the database; return its size."""
-    return write_atomically(path, chunks, protect=protected_paths(sqlite_path(ctx.db.url)))
+def write(ctx: Context, path: str, chunks: Iterator[bytes], *, force: bool = False) -> int:
+    """Write an export whole or not at all, never over the database (nor over
+    another SQLite database unless ``force``); return its size."""
+    database = sqlite_path(ctx.db.url)
+    return write_atomically(
+        path, chunks, protect=protected_paths(database), mode=new_file_mode(database), force=force
+    )
 
 
 # ---------------------------------------------------------------- visit files

@@ -46,7 +46,7 @@ from planner.core.sdtm import (
 from planner.core.visits import VisitRecord
 from planner.store import xpt
 from planner.store.engine import sqlite_path
-from planner.store.files import protected_paths, write_files_atomically
+from planner.store.files import new_file_mode, protected_paths, write_files_atomically
 from planner.store.repository import records
 from planner.store.repository import sdtm as stored
 
@@ -96,8 +96,9 @@ def export(ctx: Context, request: SdtmRequest) -> list[SdtmFile]:
         f"{name.lower()}.{extension}": _encode(dataset, request.format, info)
         for name, dataset in datasets.items()
     }
-    protect = protected_paths(sqlite_path(ctx.db.url))
-    sizes = write_files_atomically(request.out_dir, files, protect=protect)
+    database = sqlite_path(ctx.db.url)
+    protect, mode = protected_paths(database), new_file_mode(database)
+    sizes = write_files_atomically(request.out_dir, files, protect=protect, mode=mode)
     folder = request.out_dir
     return [
         SdtmFile(name, f"{folder.rstrip('/')}/{file}", len(datasets[name].rows), sizes[file])

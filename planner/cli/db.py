@@ -26,8 +26,33 @@ def db_upgrade(ctx: click.Context) -> None:
 
 @db.command("backup")
 @click.argument("file", type=click.Path(dir_okay=True))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (and its -wal, -shm).")
 @click.pass_context
-def db_backup(ctx: click.Context, file: str) -> None:
-    """A consistent copy of an SQLite database, even while others write."""
-    pages = open_planner(ctx).backup(file)
+def db_backup(ctx: click.Context, file: str, force: bool) -> None:
+    """A consistent copy of an SQLite database, even while others write.
+
+    Never over an existing file unless --force; the copy is checked
+    (integrity_check) once in place.
+    """
+    from planner.app.maintenance import backup_database
+
+    open_planner(ctx).close()  # the database is current (or refused, or created)
+    pages = backup_database(root_option(ctx, "db"), file, force=force)
     emit(f"backup of {pages} pages written to {file}")
+
+
+@db.command("restore")
+@click.argument("backup", type=click.Path(dir_okay=False))
+@click.pass_context
+def db_restore(ctx: click.Context, backup: str) -> None:
+    """Replace the database's content with a backup's (SQLite).
+
+    The current database is first copied beside it (.before-restore-*.bak);
+    the backup and the result are checked (integrity_check).
+    """
+    from planner.app.maintenance import restore_database
+
+    restored = restore_database(root_option(ctx, "db"), backup)
+    if restored.kept:
+        emit(f"the previous database was kept as {restored.kept}")
+    emit(f"restored {restored.pages} pages from {backup}")

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from planner.cli.render import Format, render_rows, table
+from planner.cli.tables import printable
 from planner.core.errors import InputError
 from planner.core.protocol import StudyProtocol
 from planner.core.schedule import add_months, expand
@@ -127,7 +128,7 @@ def site_summary(
     while day < end:
         reason = calendar.closed_reason(day)
         if reason and day.weekday() not in calendar.closed_weekdays:
-            closed.append(f"  {day} {day:%a}  {reason}")
+            closed.append(f"  {day} {day:%a}  {printable(reason)}")
         day += timedelta(days=1)
     if calendar.closed_weekdays:
         closed.insert(0, f"  every {info.closed_weekdays}")

@@ -57,7 +57,9 @@ OPTIONS: dict[str, str] = {
     "time": "--time",
     "timezone": "--timezone",
     "to": "--to",
+    "to_version": "--to-version",
     "today": "--today",
+    "version": "--version",
     "weight_kg": "--weight-kg",
     "zone": "--timezone",
 }

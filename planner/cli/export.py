@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from planner.app import Planner
 
 
+OUTPUT = click.option(
+    "--output", "-o", type=click.Path(dir_okay=True),
+    help="A file written whole or not at all; - for stdout [default: stdout].",
+)  # fmt: skip
+FORCE = click.option(
+    "--force", is_flag=True, help="Replace the output even if it is an SQLite database."
+)
+
+
 @main.group()
 def export() -> None:
     """Calendars and data for other programs."""
@@ -39,7 +48,8 @@ def export() -> None:
     help="Cancelled visits stay in by default, so calendars learn of the change.",
 )
 @click.option("--alarm", metavar="DURATION", help="A reminder this long before (15m, 2h, 1d).")
-@click.option("--output", "-o", type=click.Path(dir_okay=True), help="[default: stdout]")
+@OUTPUT
+@FORCE
 @click.pass_context
 def export_ics(
     ctx: click.Context,
@@ -51,6 +61,7 @@ def export_ics(
     include_cancelled: bool,
     alarm: str | None,
     output: str | None,
+    force: bool,
 ) -> None:
     """Visits as an iCalendar file for Outlook, Google, Apple or Thunderbird."""
     from planner.app import ExportScope
@@ -61,18 +72,18 @@ def export_ics(
     reminder = parse_duration(alarm, "alarm") if alarm else None
     planner = open_planner(ctx)
     scope = ExportScope(participant, site_code, protocol_id, start, end, include_cancelled)
-    _deliver(planner, planner.exports.ics(scope, alarm=reminder), output)
+    _deliver(planner, planner.exports.ics(scope, alarm=reminder), output, force)
 
 
-def _deliver(planner: Planner, chunks: Iterator[bytes], output: str | None) -> None:
-    """Stream to stdout, or write ``output`` whole (saying so on stderr)."""
-    if output is None:
+def _deliver(planner: Planner, chunks: Iterator[bytes], output: str | None, force: bool) -> None:
+    """Stream to stdout (also for ``-o -``), or write ``output`` whole (saying so on stderr)."""
+    if output is None or output == "-":
         stream: BinaryIO = sys.stdout.buffer
         for chunk in chunks:
             stream.write(chunk)
         stream.flush()
         return
-    size = planner.exports.write(output, chunks)
+    size = planner.exports.write(output, chunks, force=force)
     click.echo(f"wrote {output} ({size} bytes)", err=True)
 
 
@@ -85,7 +96,8 @@ def _deliver(planner: Planner, chunks: Iterator[bytes], output: str | None) -> N
     show_default=True,
     help="A JSON array, one JSON object a line, or CSV with a header.",
 )  # fmt: skip
-@click.option("--output", "-o", type=click.Path(dir_okay=True), help="[default: stdout]")
+@OUTPUT
+@FORCE
 @click.pass_context
 def export_visits(
     ctx: click.Context,
@@ -94,6 +106,7 @@ def export_visits(
     protocol_id: str | None,
     fmt: str,
     output: str | None,
+    force: bool,
 ) -> None:
     """Every visit with every field (as in --format json), for data managers.
 
@@ -104,7 +117,7 @@ def export_visits(
 
     planner = open_planner(ctx)
     scope = ExportScope(participant, site_code, protocol_id)
-    _deliver(planner, planner.exports.visits(scope, fmt), output)
+    _deliver(planner, planner.exports.visits(scope, fmt), output, force)
 
 
 class DateTimeParam(click.ParamType):  # type: ignore[type-arg]

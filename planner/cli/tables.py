@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import sys
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -37,6 +38,21 @@ def terminal_width() -> int:
     if "COLUMNS" not in os.environ and not sys.stdout.isatty():
         return DEFAULT_WIDTH
     return max(MIN_WIDTH, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
+
+
+def printable(text: str) -> str:
+    """``text`` with control and format characters escaped (``\\x1b``, ``\\n``), so
+    stored text (a reason, a label, an actor) cannot move the cursor, recolour
+    or rewrite a terminal, nor fake a line of its own."""
+    if text.isprintable():
+        return text
+    return "".join(_escaped(char) for char in text)
+
+
+def _escaped(char: str) -> str:
+    if char.isprintable() or unicodedata.category(char) == "Zs":
+        return char
+    return char.encode("unicode_escape").decode("ascii")
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:
@@ -85,7 +101,7 @@ def table(
     widest column, until the table fits; a cut value ends in "…".
     """
     limit = width or terminal_width()
-    body = [list(row) for row in rows]
+    body = [[printable(value) for value in row] for row in rows]
     widths = [max([len(h), *(len(r[i]) for r in body)]) for i, h in enumerate(headers)]
 
     def excess() -> int:

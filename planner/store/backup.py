@@ -1,58 +1,160 @@
-"""Online backups of SQLite databases."""
+"""Online backups of SQLite databases, and restoring one.
+
+A backup never writes to an existing path unless forced, and then removes
+that path's ``-wal`` and ``-shm`` first (a stale WAL beside a new copy would
+be replayed into it). The copy is written under a temporary name with
+SQLite's online backup API (one consistent snapshot, WAL content included),
+renamed into place, and checked there with ``PRAGMA integrity_check``.
+
+A restore first keeps the current database as a copy (the same way), then
+copies the backup into the live database through SQLite's backup API, so the
+live file's WAL and shared memory stay SQLite's business, and checks the result.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 
 from sqlalchemy.engine import URL
 
-from planner.core.errors import InputError
-from planner.store.engine import sqlite_path
-from planner.store.files import protected_paths
+from planner.core.errors import InputError, PlannerError
+from planner.store.engine import BUSY_TIMEOUT_MS, sqlite_path
+from planner.store.files import check_target, new_file_mode, new_temporary, protected_paths
+
+COMPANIONS = ("-wal", "-shm", "-journal")
 
 
-def backup_to(url: URL, destination: str) -> int:
-    """Copy the database with SQLite's online backup API; return the pages copied.
+class DamagedCopy(PlannerError):
+    """A copy failed its integrity check (exit 1: not the input's fault)."""
 
-    Others may go on writing: the copy is one consistent snapshot. The copy is
-    written beside the destination first and moved into place when complete.
-    """
-    if not destination.strip():
-        raise InputError("the backup file name is empty")
+
+def _source(url: URL) -> str:
     source = sqlite_path(url)
     if source is None:
         raise InputError(
             "backups work on SQLite files; use the database server's own tools otherwise",
             field="db",
         )
+    return source
+
+
+def backup_to(url: URL, destination: str, *, force: bool = False) -> int:
+    """Copy the database with SQLite's online backup API; return the pages copied.
+
+    Others may go on writing: the copy is one consistent snapshot.
+    """
+    if not destination.strip():
+        raise InputError("the backup file name is empty")
+    source = _source(url)
     if os.path.realpath(destination) in protected_paths(source):
         raise InputError(f"{destination!r} is the database itself; choose another file")
-    if os.path.isdir(destination):
-        raise InputError(f"{destination!r} is a folder; give a file name")
-    temporary = destination + ".partial"
-    src = sqlite3.connect(source, timeout=30)
+    check_target(destination, field="file", force=True)
+    if os.path.lexists(destination) and not force:
+        raise InputError(
+            f"{destination!r} already exists; it is replaced only by force",
+            field="force",
+            value=destination,
+        )
+    folder = os.path.dirname(os.path.realpath(destination)) or "."
+    if not os.path.isdir(folder):
+        raise InputError(f"cannot write the backup to {destination!r}: no such folder")
+    pages = _copy(source, folder, destination, new_file_mode(source))
+    check_copy(destination)
+    return pages
+
+
+def _copy(source: str, folder: str, destination: str, mode: int) -> int:
+    """Copy into a temporary file, then move it to ``destination``."""
+    handle, temporary = new_temporary(folder)
+    os.fchmod(handle, mode)
+    os.close(handle)
     try:
-        dst = sqlite3.connect(temporary)
-        try:
-            src.backup(dst)
-            pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
-            check = dst.execute("PRAGMA integrity_check").fetchone()[0]
-        finally:
-            dst.close()
-    except sqlite3.Error as error:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise InputError(f"cannot write the backup to {destination!r}: {error}") from None
-    finally:
-        src.close()
-    try:
-        if check != "ok":
-            raise InputError(f"the backup failed its integrity check: {check}")
+        pages = _online_copy(source, temporary)
+        for suffix in COMPANIONS:  # never let a stale WAL be replayed into the copy
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(destination + suffix)
         os.replace(temporary, destination)
+    except sqlite3.Error as error:
+        raise InputError(f"cannot write the backup to {destination!r}: {error}") from None
     except OSError as error:
         raise InputError(f"cannot write the backup to {destination!r}: {error.strerror}") from None
     finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        for leftover in (temporary, *(temporary + suffix for suffix in COMPANIONS)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
     return pages
+
+
+def _online_copy(source: str, target: str) -> int:
+    src = sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode = DELETE")  # a copy is one self-contained file
+            return int(dst.execute("PRAGMA page_count").fetchone()[0])
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def check_copy(path: str) -> None:
+    """``PRAGMA integrity_check`` on a file; DamagedCopy unless it says ok."""
+    if not os.path.isfile(path):
+        raise DamagedCopy(f"{path!r} is missing")
+    try:
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            result = [row[0] for row in connection.execute("PRAGMA integrity_check")]
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        result = [str(error)]
+    if result != ["ok"]:
+        raise DamagedCopy(f"{path!r} failed its integrity check: {'; '.join(result[:3])}")
+
+
+def restore_from(url: URL, backup: str, keep: str | None) -> int:
+    """Replace the database's content with ``backup``'s; the current content is
+    first copied to ``keep`` (when there is a current database). Pages copied."""
+    target = _source(url)
+    real = os.path.realpath(backup)
+    if real in protected_paths(target):
+        raise InputError(f"{backup!r} is the database itself; give a backup file", field="backup")
+    if not os.path.isfile(real):
+        raise InputError(f"{backup!r} is not a file", field="backup", value=backup)
+    check_copy(backup)
+    _planner_database(backup)
+    if keep is not None:
+        backup_to(url, keep)
+    src = sqlite3.connect(f"file:{real}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            src.backup(dst)
+            pages = int(dst.execute("PRAGMA page_count").fetchone()[0])
+        finally:
+            dst.close()
+    except sqlite3.Error as error:
+        raise InputError(f"cannot restore {backup!r}: {error}", field="backup") from None
+    finally:
+        src.close()
+    check_copy(target)
+    return pages
+
+
+def _planner_database(path: str) -> str:
+    """The schema revision of a planner database file; InputError for other files."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        row = None
+    finally:
+        connection.close()
+    if row is None:
+        raise InputError(f"{path!r} is not a planner database", field="backup", value=path)
+    return str(row[0])

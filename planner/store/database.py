@@ -35,5 +35,13 @@ class Database:
         """A session for reading: on SQLite a plain BEGIN that never waits for writers."""
         return Session(self.engine.execution_options(readonly=True))
 
+    def snapshot(self) -> Session:
+        """A reading session that sees one moment throughout (for checks over
+        several tables): WAL on SQLite, REPEATABLE READ on a server."""
+        engine = self.engine.execution_options(readonly=True)
+        if self.engine.dialect.name != "sqlite":
+            engine = engine.execution_options(isolation_level="REPEATABLE READ")
+        return Session(engine)
+
     def close(self) -> None:
         self.engine.dispose()

@@ -1,8 +1,9 @@
 """Engines for SQLite files and database URLs.
 
-On SQLite the application's engine turns foreign keys on, uses WAL and a busy
-timeout, and starts every transaction with ``BEGIN IMMEDIATE`` so that two
-writers queue for the lock instead of failing half-way through a command.
+On SQLite the application's engine turns foreign keys on, uses WAL with
+``synchronous = FULL`` and a busy timeout, and starts every transaction with
+``BEGIN IMMEDIATE`` so that two writers queue for the lock instead of failing
+half-way through a command.
 Read-only work asks for ``engine.execution_options(readonly=True)`` and gets
 a plain ``BEGIN``, which never waits for writers.
 """
@@ -19,6 +20,10 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from planner.core.errors import InputError
 
 BUSY_TIMEOUT_MS = 30_000
+#: ``PRAGMA synchronous`` in WAL mode: FULL syncs the WAL at every commit, so
+#: an acknowledged command survives a power cut (``benchmarks/durability.py``
+#: measures what it costs against NORMAL; see the README).
+SYNCHRONOUS = "FULL"
 DEFAULT_DB = "planner.db"
 
 
@@ -70,7 +75,7 @@ def make_engine(url: URL | str, *, foreign_keys: bool = True) -> Engine:
         cursor.execute("PRAGMA foreign_keys = " + ("ON" if foreign_keys else "OFF"))
         if sqlite_path(url) is not None:
             cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -1,12 +1,95 @@
-"""Writing output files: whole or not at all, and never over the database."""
+"""Writing output files: whole or not at all, and never over the database.
+
+Outputs are written to a temporary file beside the target and renamed into
+place. They never replace the database or its companions, anything that is
+not a regular file (a FIFO, a device, a folder), nor, unless forced, another
+SQLite database. New files get the database file's permissions (0600 when
+there is no file), and temporary files are removed on failure; those a killed
+run left behind are removed by the next write into the same folder.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import tempfile
+import time
 from collections.abc import Iterable, Mapping
 
 from planner.core.errors import InputError
+
+#: Temporary files are named so: the next write removes its stale ones.
+TEMP_PREFIX, TEMP_SUFFIX = ".planner-", ".tmp"
+#: A temporary file untouched this long belongs to a run that died.
+STALE_AFTER_SECONDS = 3600
+#: The first bytes of every SQLite database file.
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def new_file_mode(database: str | None) -> int:
+    """The permissions of new files: the database file's, else 0600."""
+    if database is None:
+        return 0o600
+    try:
+        return stat.S_IMODE(os.stat(database).st_mode) & 0o666
+    except OSError:
+        return 0o600
+
+
+def is_sqlite_file(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def check_target(path: str, *, field: str, force: bool | None = False) -> None:
+    """Refuse to write over what is not a plain output file (see the module);
+    ``force=None``: an SQLite database is never replaced."""
+    real = os.path.realpath(path)
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise InputError(
+            f"cannot write {path!r}: {error.strerror}", field=field, value=path
+        ) from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{path!r} is a folder; give a file name", field=field, value=path)
+    if not stat.S_ISREG(mode):
+        raise InputError(
+            f"{path!r} is not a regular file (a pipe, a device or a socket); give a file name",
+            field=field,
+            value=path,
+        )
+    if not force and is_sqlite_file(real):
+        raise InputError(
+            f"{path!r} is an SQLite database; "
+            + ("it is replaced only by force" if force is False else "choose another place"),
+            field="force" if force is False else field,
+            value=path,
+        )
+
+
+def new_temporary(folder: str) -> tuple[int, str]:
+    """A new temporary file in ``folder`` (after removing stale ones): handle, path."""
+    remove_stale(folder)
+    return tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
+
+
+def remove_stale(folder: str) -> None:
+    """Remove temporary files of ours that a killed run left in ``folder``."""
+    limit = time.time() - STALE_AFTER_SECONDS
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if not (entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX)):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < limit:
+                    os.unlink(entry.path)
 
 
 def protected_paths(database: str | None) -> set[str]:
@@ -17,11 +100,18 @@ def protected_paths(database: str | None) -> set[str]:
     return {real, *(real + suffix for suffix in ("-wal", "-shm", "-journal"))}
 
 
-def write_atomically(path: str, chunks: Iterable[bytes], *, protect: set[str]) -> int:
+def write_atomically(
+    path: str,
+    chunks: Iterable[bytes],
+    *,
+    protect: set[str],
+    mode: int = 0o600,
+    force: bool = False,
+) -> int:
     """Write ``chunks`` to ``path`` via a temporary file; return the bytes written.
 
-    Refuses the database's own files and folders; on any error the old file
-    (if any) is left as it was.
+    Refuses the database's own files and what :func:`check_target` refuses; on
+    any error the old file (if any) is left as it was and nothing is left behind.
     """
     real = os.path.realpath(path)
     if real in protect:
@@ -30,8 +120,7 @@ def write_atomically(path: str, chunks: Iterable[bytes], *, protect: set[str]) -
             field="output",
             value=path,
         )
-    if os.path.isdir(real):
-        raise InputError(f"{path!r} is a folder; give a file name", field="output", value=path)
+    check_target(path, field="output", force=force)
     folder = os.path.dirname(real) or "."
     if not os.path.isdir(folder):
         raise InputError(
@@ -39,21 +128,11 @@ def write_atomically(path: str, chunks: Iterable[bytes], *, protect: set[str]) -
             field="output",
             value=path,
         )
-    handle, temporary = tempfile.mkstemp(prefix=".planner-", suffix=".tmp", dir=folder)
-    written = 0
+    temporary, written = _temporary_copy(folder, chunks, mode)
     try:
-        with os.fdopen(handle, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-                written += len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, real)
     except BaseException:
-        if os.path.exists(temporary):
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
     return written
@@ -84,28 +163,27 @@ def _unwritable(folder: str, why: str) -> InputError:
     return InputError(f"cannot write into {folder!r}: {why}", field="out_dir", value=folder)
 
 
-def _temporary_copy(folder: str, chunks: Iterable[bytes]) -> tuple[str, int]:
+def _temporary_copy(folder: str, chunks: Iterable[bytes], mode: int) -> tuple[str, int]:
     """Write ``chunks`` to a new temporary file in ``folder``: its path and size."""
-    handle, temporary = tempfile.mkstemp(prefix=".planner-", suffix=".tmp", dir=folder)
+    handle, temporary = new_temporary(folder)
     written = 0
     try:
+        os.fchmod(handle, mode)
         with os.fdopen(handle, "wb") as out:
             for chunk in chunks:
                 out.write(chunk)
                 written += len(chunk)
             out.flush()
             os.fsync(out.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
     except BaseException:
-        os.unlink(temporary)
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
         raise
     return temporary, written
 
 
 def write_files_atomically(
-    folder: str, files: Mapping[str, Iterable[bytes]], *, protect: set[str]
+    folder: str, files: Mapping[str, Iterable[bytes]], *, protect: set[str], mode: int = 0o600
 ) -> dict[str, int]:
     """Write several files into ``folder``, all or none; return each one's size.
 
@@ -126,7 +204,8 @@ def write_files_atomically(
                     field="out_dir",
                     value=folder,
                 )
-            temporaries[target], sizes[name] = _temporary_copy(real, chunks)
+            check_target(target, field="out_dir", force=None)
+            temporaries[target], sizes[name] = _temporary_copy(real, chunks, mode)
         for target, temporary in temporaries.items():
             os.replace(temporary, target)
     except BaseException:

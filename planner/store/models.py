@@ -152,9 +152,14 @@ class Visit(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: the database refuses UPDATE and DELETE on this table."""
+    """Append-only: the database refuses UPDATE and DELETE on this table.
+
+    ``hash`` chains each row to the one before (:mod:`planner.core.chain`);
+    ids are never reused (SQLite AUTOINCREMENT, a sequence elsewhere).
+    """
 
     __tablename__ = "audit"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime)
@@ -165,6 +170,7 @@ class AuditEntry(Base):
     before: Mapped[str | None] = mapped_column(Text, nullable=True)
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class Feed(Base):

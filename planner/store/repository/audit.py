@@ -1,16 +1,27 @@
-"""The audit trail: rows are only ever added (the database refuses the rest)."""
+"""The audit trail: rows are only ever added (the database refuses the rest),
+each chained to the one before by its hash (:mod:`planner.core.chain`).
+
+Every audit row is written by :func:`add`, inside the command's writing
+transaction: on SQLite that transaction holds the write lock from its start
+(``BEGIN IMMEDIATE``); elsewhere a transaction-scoped advisory lock makes
+appends take turns, so the last hash read is still the last when the rows land.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from planner.core.chain import GENESIS, row_hash
 from planner.store.models import AuditEntry
+
+#: The key of the PostgreSQL advisory lock that serialises appends.
+APPEND_LOCK = 7_170_017
 
 
 def dump_json(values: dict[str, Any]) -> str:
@@ -28,7 +39,7 @@ def entry(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> dict[str, Any]:
-    """One audit row, as the values to insert."""
+    """One audit row, as the values to insert (its id and hash come in :func:`add`)."""
     return {
         "at": at,
         "actor": actor,
@@ -42,8 +53,85 @@ def entry(
 
 
 def add(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(AuditEntry), list(rows))
+    """Append rows to the chain, with ids and hashes following the last row."""
+    if not rows:
+        return
+    last_id, previous = _last(session)
+    chained = []
+    for offset, values in enumerate(rows, start=1):
+        row = {**values, "id": last_id + offset}
+        row["hash"] = previous = row_hash(previous, row)
+        chained.append(row)
+    session.execute(insert(AuditEntry), chained)
+    if session.get_bind().dialect.name == "postgresql":
+        # Explicit ids do not move the sequence: move it, so no id is handed out twice.
+        session.execute(text("SELECT setval('audit_id_seq', :last)"), {"last": chained[-1]["id"]})
+
+
+def _last(session: Session) -> tuple[int, str]:
+    """The last id ever given (deleted rows included) and the last hash, locked."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK})
+    query = select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+    found = session.execute(query).first()
+    last_id, previous = (found[0], found[1]) if found else (0, GENESIS)
+    return max(last_id, highest_id(session, dialect)), previous
+
+
+def highest_id(session: Session, dialect: str) -> int:
+    """The highest id the database has handed out, also for rows removed since."""
+    if dialect == "sqlite":
+        query = text("SELECT seq FROM sqlite_sequence WHERE name = 'audit'")
+        return int(session.execute(query).scalar() or 0)
+    if dialect == "postgresql":
+        query = text("SELECT last_value, is_called FROM audit_id_seq")
+        value, called = session.execute(query).one()
+        return int(value) if called else 0
+    return 0
+
+
+def chain_rows(session: Session) -> Generator[dict[str, Any]]:
+    """Every row's hashed values and stored hash, in id order, streamed."""
+    query = (
+        select(  # the values planner.core.chain.FIELDS names, and the hash
+            AuditEntry.id,
+            AuditEntry.at,
+            AuditEntry.actor,
+            AuditEntry.action,
+            AuditEntry.participant,
+            AuditEntry.visit,
+            AuditEntry.before,
+            AuditEntry.after,
+            AuditEntry.reason,
+            AuditEntry.hash,
+        )
+        .order_by(AuditEntry.id)
+        .execution_options(yield_per=2000)
+    )
+    result = session.execute(query)
+    try:
+        for row in result:
+            yield dict(row._mapping)
+    finally:
+        result.close()  # a server-side cursor, when the walk stops early
+
+
+def head(session: Session) -> tuple[int, str]:
+    """The number of rows and the last row's hash."""
+    count = session.scalar(select(func.count(AuditEntry.id))) or 0
+    last = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
+    return count, last or GENESIS
+
+
+def changes_per_visit(session: Session) -> dict[str, int]:
+    """How many audited changes (rows with a ``before``) each visit has."""
+    query = (
+        select(AuditEntry.visit, func.count())
+        .where(AuditEntry.visit.is_not(None), AuditEntry.before.is_not(None))
+        .group_by(AuditEntry.visit)
+    )
+    return {str(visit): int(count) for visit, count in session.execute(query)}
 
 
 def entries(session: Session, participant: str | None = None) -> Sequence[AuditEntry]:

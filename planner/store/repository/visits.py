@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from datetime import date
 from typing import Any
 
@@ -94,3 +94,18 @@ def last_occurrence(session: Session, participant_id: int, event: str) -> int:
         )
     )
     return int(found or 0)
+
+
+def revisions(session: Session) -> Generator[tuple[str, str, int, int]]:
+    """Every visit's participant code, series, occurrence and revision."""
+    query = (
+        select(Participant.code, Visit.event, Visit.occurrence, Visit.revision)
+        .join(Participant, Participant.id == Visit.participant_id)
+        .execution_options(yield_per=5000)
+    )
+    result = session.execute(query)
+    try:
+        for code, event, occurrence, revision in result:
+            yield str(code), str(event), int(occurrence), int(revision)
+    finally:
+        result.close()  # a server-side cursor, when the caller stops early

@@ -1,0 +1,86 @@
+"""Checking the audit trail's hash chain, and publishing its head.
+
+The chain is verified row by row in id order (:mod:`planner.core.chain`);
+rows removed from its end show as ids handed out but missing; then every
+visit's revision must equal the number of audited changes to it, so a visit
+changed behind planner's back (with no audit row) shows too.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from planner.core.chain import revision_mismatches, walk
+from planner.core.visits import visit_id
+from planner.store.database import Database
+from planner.store.repository import audit, visits
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True, slots=True)
+class AuditCheck:
+    """What a verification found: rows read, the head hash, the first problem."""
+
+    rows: int
+    head: str
+    #: The first audit row (by id) where the chain breaks, if any.
+    broken_row: int | None = None
+    #: The first visit whose revision disagrees with its audit rows, if any.
+    broken_visit: str | None = None
+    problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+
+def verify(db: str | None) -> AuditCheck:
+    """Verify the chain, its end, and the visits' revisions against it."""
+    database = Database(db)
+    try:
+        with database.snapshot() as session:
+            with closing(audit.chain_rows(session)) as rows:
+                chain = walk(rows)
+            if chain.broken is not None:
+                why = f"audit row {chain.broken}: {chain.why}"
+                return AuditCheck(chain.rows, chain.head, broken_row=chain.broken, problem=why)
+            given = audit.highest_id(session, database.engine.dialect.name)
+            if given > chain.last_id:
+                why = (
+                    f"audit row {chain.last_id + 1}: removed (the last row is {chain.last_id}, "
+                    f"but ids up to {given} were handed out)"
+                )
+                return AuditCheck(chain.rows, chain.head, broken_row=chain.last_id + 1, problem=why)
+            problem = _revisions(session)
+            if problem is not None:
+                name, why = problem
+                return AuditCheck(chain.rows, chain.head, broken_visit=name, problem=why)
+            return AuditCheck(chain.rows, chain.head)
+    finally:
+        database.close()
+
+
+def _revisions(session: Session) -> tuple[str, str] | None:
+    """The first visit whose revision is not its number of audited changes."""
+    changes = audit.changes_per_visit(session)
+    with closing(visits.revisions(session)) as stored:
+        names = (
+            (visit_id(code, event, number), revision) for code, event, number, revision in stored
+        )
+        for name, revision, audited in revision_mismatches(names, changes):
+            return name, f"visit {name} is at revision {revision} but has {audited} audited changes"
+    return None
+
+
+def head(db: str | None) -> tuple[int, str]:
+    """The number of audit rows and the latest row's hash (to pin elsewhere)."""
+    database = Database(db)
+    try:
+        with database.read() as session:
+            return audit.head(session)
+    finally:
+        database.close()

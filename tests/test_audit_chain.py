@@ -1,0 +1,281 @@
+"""The tamper-evident audit trail: every row hash-chained to the one before.
+
+Tampering is done the way an attacker with the file would: raw sqlite3, the
+append-only triggers dropped (and re-created). ``planner audit verify`` must
+name the first row (or visit) where the trail stops being what planner wrote.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from planner.core.chain import GENESIS, row_hash, walk
+from tests.conftest import CliResult
+
+Cli = Callable[..., CliResult]
+FIXTURE = Path(__file__).parent / "fixtures" / "schema-0001.db"
+TRIGGERS = ("audit_no_update", "audit_no_delete", "audit_no_replace")
+
+
+def ok(result: CliResult) -> CliResult:
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def scenario(cli: Cli) -> None:
+    ok(cli("site", "add", "WUH", "--timezone", "Asia/Shanghai"))
+    ok(cli("enroll", "WUH-001", "--protocol", "cs-huc-mscs", "--arm", "MED", "--site", "WUH",
+           "--day1", "2026-04-20"))  # fmt: skip
+    ok(cli("enroll", "WUH-002", "--protocol", "ucmsc-dlc", "--arm", "G1", "--site", "WUH",
+           "--day1", "2026-03-02"))  # fmt: skip
+    ok(cli("visit", "complete", "WUH-002/INF/1", "--on", "2026-03-02"))
+    ok(cli("visit", "complete", "WUH-002/INF/2", "--on", "2026-03-08"))
+    ok(cli("--actor", "bob", "visit", "miss", "WUH-001/IHFU/1"))
+
+
+def tamper(db_path: Path, *statements: str, recreate: bool = True) -> None:
+    """Run SQL behind planner's back: triggers dropped, then put back."""
+    connection = sqlite3.connect(db_path)
+    try:
+        saved = connection.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'"
+        ).fetchall()
+        for name in TRIGGERS:
+            connection.execute(f"DROP TRIGGER IF EXISTS {name}")
+        for statement in statements:
+            connection.execute(statement)
+        if recreate:
+            for (sql,) in saved:
+                connection.execute(sql)
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def rows(db_path: Path) -> int:
+    connection = sqlite3.connect(db_path)
+    try:
+        return int(connection.execute("SELECT count(*) FROM audit").fetchone()[0])
+    finally:
+        connection.close()
+
+
+def broken(result: CliResult, what: str) -> None:
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert result.stderr.startswith("planner: error: the audit trail is broken: ")
+    assert what in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_intact_trail_verifies_with_its_row_count(cli: Cli, db_path: Path) -> None:
+    scenario(cli)
+    result = ok(cli("audit", "verify"))
+    count = rows(db_path)
+    assert count > 6
+    assert re.fullmatch(rf"audit trail intact: {count} rows, head [0-9a-f]{{64}}\n", result.stdout)
+    head = ok(cli("audit", "head")).stdout.strip()
+    assert result.stdout.split()[-1] == head
+    ok(cli("visit", "complete", "WUH-002/INF/3", "--on", "2026-03-12"))
+    assert ok(cli("audit", "head")).stdout.strip() != head  # every change moves the head
+
+
+def test_an_empty_trail_is_intact(cli: Cli) -> None:
+    assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact: 0 rows")
+    assert ok(cli("audit", "head")).stdout.strip() == GENESIS
+
+
+def test_an_edited_row_is_named(cli: Cli, db_path: Path) -> None:
+    scenario(cli)
+    tamper(db_path, "UPDATE audit SET actor = 'mallory' WHERE id = 4")
+    broken(cli("audit", "verify"), "audit row 4:")
+
+
+def test_an_edited_reason_or_value_is_named(cli: Cli, db_path: Path) -> None:
+    scenario(cli)
+    tamper(
+        db_path, "UPDATE audit SET after = replace(after, '2026-03-08', '2026-03-07') WHERE id = 5"
+    )
+    broken(cli("audit", "verify"), "audit row 5:")
+
+
+def test_a_deleted_row_is_found_at_the_next_one(cli: Cli, db_path: Path) -> None:
+    scenario(cli)
+    tamper(db_path, "DELETE FROM audit WHERE id = 3")
+    broken(cli("audit", "verify"), "audit row 4:")
+
+
+def test_deleting_the_last_rows_is_found_too(cli: Cli, db_path: Path) -> None:
+    scenario(cli)
+    last = rows(db_path)
+    tamper(db_path, f"DELETE FROM audit WHERE id = {last}")
+    broken(cli("audit", "verify"), f"audit row {last}: removed")
+
+
+def test_an_inserted_row_is_named(cli: Cli, db_path: Path) -> None:
+    scenario(cli)
+    tamper(
+        db_path,
+        "CREATE TABLE keep AS SELECT * FROM audit WHERE id >= 3",
+        "DELETE FROM audit WHERE id >= 3",
+        "INSERT INTO audit (id, at, actor, action, hash) VALUES "
+        f"(3, '2026-11-22 09:00:00.000000', 'mallory', 'note', '{'0' * 64}')",
+        "INSERT INTO audit SELECT id + 1, at, actor, action, participant, visit, before, after,"
+        " reason, hash FROM keep",
+        "DROP TABLE keep",
+    )
+    broken(cli("audit", "verify"), "audit row 3:")
+
+
+def test_reordered_rows_are_named(cli: Cli, db_path: Path) -> None:
+    scenario(cli)
+    swap = "action, participant, visit, before, after, reason, hash"
+    tamper(
+        db_path,
+        f"CREATE TABLE keep AS SELECT id, {swap} FROM audit WHERE id IN (4, 5)",
+        "UPDATE audit SET (action, participant, visit, before, after, reason, hash) = "
+        f"(SELECT {swap} FROM keep WHERE keep.id = 9 - audit.id) WHERE id IN (4, 5)",
+        "DROP TABLE keep",
+    )
+    broken(cli("audit", "verify"), "audit row 4:")
+
+
+def test_a_visit_changed_without_an_audit_row_is_named(cli: Cli, db_path: Path) -> None:
+    scenario(cli)
+    tamper(
+        db_path,
+        "UPDATE visits SET target = '2026-03-20', revision = revision + 1 WHERE id = ("
+        " SELECT visits.id FROM visits JOIN participants ON participants.id = participant_id"
+        " WHERE code = 'WUH-002' AND event = 'INF' AND occurrence = 3)",
+    )
+    broken(cli("audit", "verify"), "visit WUH-002/INF/3 is at revision 2 but has 1 audited")
+
+
+def test_rewriting_the_whole_chain_is_caught_only_by_a_pinned_head(cli: Cli, db_path: Path) -> None:
+    """What the chain cannot do: someone who recomputes every hash goes unseen
+    by verify; the head kept elsewhere differs."""
+    scenario(cli)
+    pinned = ok(cli("audit", "head")).stdout.strip()
+    connection = sqlite3.connect(db_path)
+    connection.row_factory = sqlite3.Row
+    stored = [dict(row) for row in connection.execute("SELECT * FROM audit ORDER BY id")]
+    connection.close()
+    previous = GENESIS
+    statements = []
+    for row in stored:
+        if row["id"] == 4:
+            row["actor"] = "mallory"
+        from datetime import datetime
+
+        values = {**row, "at": datetime.fromisoformat(row["at"])}
+        previous = row_hash(previous, values)
+        statements.append(
+            f"UPDATE audit SET actor = '{row['actor']}', hash = '{previous}' WHERE id = {row['id']}"
+        )
+    tamper(db_path, *statements)
+    assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact")
+    assert ok(cli("audit", "head")).stdout.strip() != pinned
+
+
+def test_ids_are_never_handed_out_twice(cli: Cli, db_path: Path) -> None:
+    scenario(cli)
+    last = rows(db_path)
+    tamper(db_path, f"DELETE FROM audit WHERE id = {last}")
+    ok(cli("visit", "complete", "WUH-002/INF/3", "--on", "2026-03-12"))
+    connection = sqlite3.connect(db_path)
+    try:
+        ids = [row[0] for row in connection.execute("SELECT id FROM audit ORDER BY id")]
+    finally:
+        connection.close()
+    assert last not in ids
+    assert ids[-1] == last + 1
+
+
+def test_upgrading_an_old_database_chains_its_existing_rows(cli: Cli, db_path: Path) -> None:
+    shutil.copy(FIXTURE, db_path)
+    before = rows(db_path)
+    assert before > 0
+    ok(cli("db", "upgrade"))
+    result = ok(cli("audit", "verify"))
+    assert result.stdout.startswith(f"audit trail intact: {before} rows")
+    ok(cli("site", "add", "ZZZ", "--timezone", "UTC"))
+    assert ok(cli("audit", "verify")).stdout.startswith(f"audit trail intact: {before + 1} rows")
+
+
+def test_the_listing_still_works_beside_the_subcommands(cli: Cli) -> None:
+    scenario(cli)
+    assert "WUH-002/INF/2" in ok(cli("audit", "WUH-002")).stdout
+    assert '"actor": "bob"' in ok(cli("audit", "WUH-001", "--format", "json")).stdout
+    assert '"actor": "bob"' in ok(cli("audit", "--format", "json")).stdout
+    assert ok(cli("audit")).stdout.startswith("AT (UTC)")
+
+
+def test_the_core_walk_names_the_first_bad_row() -> None:
+    from datetime import datetime
+
+    chained = []
+    previous = GENESIS
+    for number in range(1, 6):
+        row = {"id": number, "at": datetime(2026, 1, number), "actor": "a", "action": "x"}
+        row |= {name: None for name in ("participant", "visit", "before", "after", "reason")}
+        row["hash"] = previous = row_hash(previous, row)
+        chained.append(row)
+    assert walk(chained).broken is None
+    assert walk(chained).rows == 5
+    assert walk(chained[:2] + chained[3:]).broken == 4
+    chained[1]["actor"] = "b"
+    assert walk(chained).broken == 2
+
+
+def test_verify_and_truncate_on_postgres(cli: Cli, postgres_url: str) -> None:
+    scenario(lambda *args: cli(*args, db=postgres_url))
+    assert ok(cli("audit", "verify", db=postgres_url)).stdout.startswith("audit trail intact")
+    plain = make_url(postgres_url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(plain, autocommit=True) as connection:
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            connection.execute("TRUNCATE audit")
+        connection.execute("ALTER TABLE audit DISABLE TRIGGER audit_no_change")
+        connection.execute("UPDATE audit SET actor = 'mallory' WHERE id = 4")
+        connection.execute("ALTER TABLE audit ENABLE TRIGGER audit_no_change")
+    broken(cli("audit", "verify", db=postgres_url), "audit row 4:")
+
+
+def concurrent_enrolments(db: str) -> None:
+    """Four writers at once, each its own Planner (connection pool), 6 enrolments each."""
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import date
+
+    from planner.app import Planner
+
+    with Planner(db, actor="setup") as planner:
+        planner.add_site("WUH", "Asia/Shanghai")
+        # The bundled protocol stored first: racing its first use is issue 17's item 1.
+        planner.enroll("S-000", "cs-huc-mscs", "LOW", "WUH", date(2026, 4, 20))
+
+    def writer(number: int) -> None:
+        with Planner(db, actor=f"writer-{number}") as planner:
+            for index in range(6):
+                planner.enroll(f"W{number}-{index:03d}", "cs-huc-mscs", "LOW", "WUH",
+                               date(2026, 4, 20))  # fmt: skip
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(writer, range(4)))
+
+
+def test_concurrent_writers_keep_one_chain_on_sqlite(cli: Cli, db_path: Path) -> None:
+    concurrent_enrolments(str(db_path))
+    assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact: 26 rows")
+
+
+def test_concurrent_writers_keep_one_chain_on_postgres(cli: Cli, postgres_url: str) -> None:
+    concurrent_enrolments(postgres_url)
+    verified = ok(cli("audit", "verify", db=postgres_url))
+    assert verified.stdout.startswith("audit trail intact: 26 rows")
