@@ -21,7 +21,7 @@ from planner.core.amend import rebaseline as plan_rebaseline
 from planner.core.errors import Conflict, InputError, NotFound
 from planner.core.visits import visit_id
 from planner.store.models import Participant, ProtocolVersion
-from planner.store.repository import amendments, sites, visits
+from planner.store.repository import amendments, protocols, sites, visits
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -95,7 +95,7 @@ def _participants(
             field="participant",
         )
     if everyone:
-        others = [r.id for r in amendments.versions(session, target.protocol_id) if r != target]
+        others = [r.id for r in protocols.versions(session, target.protocol_id) if r != target]
         return list(amendments.on_versions(session, others))
     found = amendments.by_codes(session, list(codes))
     for code in codes:

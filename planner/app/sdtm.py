@@ -47,7 +47,7 @@ from planner.core.visits import VisitRecord
 from planner.store import xpt
 from planner.store.engine import sqlite_path
 from planner.store.files import new_file_mode, protected_paths, write_files_atomically
-from planner.store.repository import records
+from planner.store.repository import protocols, records
 from planner.store.repository import sdtm as stored
 
 #: File format → file name extension.
@@ -111,7 +111,7 @@ def build(
 ) -> dict[str, Dataset]:
     """The datasets of ``domains`` (checked codes), read in one transaction."""
     with ctx.db.read() as session:
-        rows = stored.versions(session, protocol_id)
+        rows = protocols.versions(session, protocol_id)
         if not rows and protocol_id not in BUNDLED_IDS:
             raise ctx.unknown_protocol(session, protocol_id)
         versions = {row.version: ctx.parse_version(row) for row in rows} or {

@@ -12,7 +12,7 @@ from planner.core.bundled import BUNDLED_IDS, bundled
 from planner.core.errors import NotFound
 from planner.core.protocol import StudyProtocol
 from planner.store.models import ProtocolVersion
-from planner.store.repository import amendments
+from planner.store.repository import amendments, protocols
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -51,7 +51,7 @@ def version(ctx: Context, protocol_id: str, number: int | None) -> tuple[StudyPr
     """A stored version of a protocol (the latest when ``number`` is None); a
     bundled protocol not stored yet is its version 1."""
     with ctx.db.read() as session:
-        unstored = not amendments.versions(session, protocol_id)
+        unstored = not protocols.versions(session, protocol_id)
         if protocol_id in BUNDLED_IDS and number in (None, 1) and unstored:
             return bundled(protocol_id), 1
         row = find_version(ctx, session, protocol_id, number, "version")
@@ -63,7 +63,7 @@ def versions_to_compare(
 ) -> tuple[StudyProtocol, int, StudyProtocol, int]:
     """Two versions of a protocol (by default the two latest): ``(old, n, new, m)``."""
     with ctx.db.read() as session:
-        rows = amendments.versions(session, protocol_id)
+        rows = protocols.versions(session, protocol_id)
         if not rows and protocol_id not in BUNDLED_IDS:
             raise ctx.unknown_protocol(session, protocol_id)
         if new is None:
@@ -84,7 +84,7 @@ def versions_to_compare(
 def find_version(
     ctx: Context, session: Session, protocol_id: str, number: int | None, field: str
 ) -> ProtocolVersion:
-    rows = amendments.versions(session, protocol_id)
+    rows = protocols.versions(session, protocol_id)
     if not rows and protocol_id not in BUNDLED_IDS:
         raise ctx.unknown_protocol(session, protocol_id)
     if number is None and rows:

@@ -10,15 +10,6 @@ from sqlalchemy.orm import Session
 from planner.store.models import Participant, ProtocolVersion
 
 
-def versions(session: Session, protocol_id: str) -> Sequence[ProtocolVersion]:
-    """Every stored version of a protocol, oldest first."""
-    return session.scalars(
-        select(ProtocolVersion)
-        .where(ProtocolVersion.protocol_id == protocol_id)
-        .order_by(ProtocolVersion.version)
-    ).all()
-
-
 def all_versions(session: Session) -> Sequence[ProtocolVersion]:
     """Every stored version of every protocol, by protocol id and version."""
     return session.scalars(

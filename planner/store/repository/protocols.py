@@ -21,6 +21,17 @@ def latest_versions(session: Session) -> list[ProtocolVersion]:
     return list(latest.values())
 
 
+def versions(session: Session, protocol_id: str) -> list[ProtocolVersion]:
+    """Every stored version of a protocol, oldest first."""
+    return list(
+        session.scalars(
+            select(ProtocolVersion)
+            .where(ProtocolVersion.protocol_id == protocol_id)
+            .order_by(ProtocolVersion.version)
+        )
+    )
+
+
 def latest_version(session: Session, protocol_id: str) -> ProtocolVersion | None:
     return session.scalars(
         select(ProtocolVersion)

@@ -9,16 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from planner.core.visits import visit_id
-from planner.store.models import Participant, ProtocolVersion, Visit
-
-
-def versions(session: Session, protocol_id: str) -> Sequence[ProtocolVersion]:
-    """Every stored version of a protocol, oldest first."""
-    return session.scalars(
-        select(ProtocolVersion)
-        .where(ProtocolVersion.protocol_id == protocol_id)
-        .order_by(ProtocolVersion.version)
-    ).all()
+from planner.store.models import Participant, Visit
 
 
 def reasons(session: Session, version_ids: Sequence[int]) -> dict[str, str]:
