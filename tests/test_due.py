@@ -230,3 +230,65 @@ def test_not_yet_due_due_and_overdue_partition_the_scheduled_visits(
         assert all(scheduled[v].window_start <= as_of <= scheduled[v].window_end for v in due)
         assert all(scheduled[v].window_end < as_of for v in overdue)
         assert set(overdue) == {v.visit_id for v in planner.overdue(as_of)}
+
+
+@st.composite
+def generated_protocols(draw: st.DrawFn) -> str:
+    """A small protocol TOML: 1-3 series, each counted from day 1 or from its
+    previous occurrence, with random intervals and windows."""
+    series = []
+    for index in range(draw(st.integers(1, 3))):
+        before, after = draw(st.integers(0, 5)), draw(st.integers(0, 5))
+        chained = draw(st.booleans())
+        every = draw(st.integers(max(1, before + after), 30))
+        count = draw(st.integers(1, 6))
+        anchor = '\nanchor = "previous"' if chained else ""
+        series.append(
+            f"""
+[[schedule]]
+code = "S{index}"
+label = "Series {index}"
+kind = "{draw(st.sampled_from(["visit", "infusion", "call"]))}"
+window = {{ before = {before}, after = {after} }}
+timing = {{ every = {every}, count = {count}, start = {draw(st.integers(1, 20))} }}{anchor}
+"""
+        )
+    return 'id = "generated"\ntitle = "Generated"\n[[arms]]\ncode = "A"\nlabel = "A"\n' + "".join(
+        series
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    protocol=generated_protocols(),
+    day1s=st.lists(st.integers(0, 60), min_size=1, max_size=4),
+    completed=st.lists(st.integers(0, 40), max_size=4),
+    day=st.integers(-10, 400),
+)
+def test_the_partition_holds_for_generated_protocols(
+    tmp_path_factory: pytest.TempPathFactory,
+    protocol: str,
+    day1s: list[int],
+    completed: list[int],
+    day: int,
+) -> None:
+    path = tmp_path_factory.mktemp("protocol") / "generated.toml"
+    path.write_text(protocol, encoding="utf-8")
+    as_of = FIRST + timedelta(days=day)
+    with Planner("sqlite://", clock=lambda: datetime(2030, 1, 1)) as planner:
+        planner.add_protocol(str(path))
+        planner.add_site("WUH", "Asia/Shanghai", closed="sun")
+        for n, offset in enumerate(day1s):
+            planner.enroll(f"G-{n}", "generated", "A", "WUH", FIRST + timedelta(days=offset))
+        for pick in completed:
+            open_ = [v for v in planner.visits() if v.status == "scheduled"]
+            if open_:
+                visit = open_[pick % len(open_)]
+                planner.complete(visit.visit_id, visit.target)
+        scheduled = {v.visit_id: v for v in planner.visits() if v.status == "scheduled"}
+        due = [d.visit.visit_id for d in planner.due(as_of)]
+        overdue = [d.visit.visit_id for d in planner.overdue_by(as_of)]
+        not_yet = [k for k, v in scheduled.items() if v.window_start > as_of]
+        assert sorted(due + overdue + not_yet) == sorted(scheduled)
+        assert all(scheduled[v].window_start <= as_of <= scheduled[v].window_end for v in due)
+        assert all(scheduled[v].window_end < as_of for v in overdue)

@@ -178,3 +178,51 @@ def test_the_library_reports_progress(tmp_path: Path) -> None:
         done = planner.enroll_file(str(path), progress=lambda n, total: seen.append((n, total)))
     assert (done.enrolled, done.skipped) == (250, 0)
     assert seen == [(100, 250), (200, 250), (250, 250)]
+
+
+def _on_a_terminal(db: Path, *args: str) -> tuple[int, str]:
+    """Run the real ``planner`` with stderr on a pseudo-terminal; its exit code and stderr."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    main_fd, terminal = pty.openpty()
+    done = subprocess.run(
+        [sys.executable, "-c", "from planner.cli import main; main()", "--db", str(db), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+        timeout=120,
+        check=False,
+    )
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main_fd)
+    return done.returncode, seen.decode("utf-8", "replace")
+
+
+def test_progress_bars_on_a_terminal(cli: Cli, db_path: Path, tmp_path: Path) -> None:
+    ok(cli("site", "add", "WUH", "--timezone", "Asia/Shanghai"))
+    path = tmp_path / "many.csv"
+    rows = "".join(f"M-{n:03d},ucmsc-dlc,G2,WUH,2026-03-02,\n" for n in range(250))
+    path.write_text(HEADER + rows, encoding="utf-8")
+    code, shown = _on_a_terminal(db_path, "enroll", "--csv", str(path))
+    assert code == 0 and "planning visits" in shown
+    code, shown = _on_a_terminal(
+        db_path, "site", "close", "WUH", "2026-03-30", "--to", "2026-04-02"
+    )
+    assert code == 0 and "re-planning" in shown
+    out = tmp_path / "all.ics"
+    code, shown = _on_a_terminal(db_path, "export", "ics", "--output", str(out))
+    assert code == 0 and f"writing {out}" in shown and "MB" in shown
+    # Not a terminal: only the one line saying what was written.
+    again = cli("export", "ics", "--output", str(out), "--force")
+    assert (again.exit_code, again.stderr) == (0, f"wrote {out} ({out.stat().st_size} bytes)\n")

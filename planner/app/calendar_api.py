@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from planner.app import capacity, sites
@@ -27,9 +28,18 @@ class Calendars:
         """Today's date at a site, in its time zone."""
         return sites.today_at(self._ctx, code)
 
-    def close(self, code: str, start: date, end: date | None = None, reason: str = "") -> Outcome:
-        """Close a site on a date or range; re-plan the visits it touches."""
-        return sites.close(self._ctx, code, start, end, reason)
+    def close(
+        self,
+        code: str,
+        start: date,
+        end: date | None = None,
+        reason: str = "",
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Outcome:
+        """Close a site on a date or range; re-plan the visits it touches
+        (``progress(done, total)`` participants, when given)."""
+        return sites.close(self._ctx, code, start, end, reason, progress)
 
     def set_capacity(self, code: str, kind: str, per_day: int) -> None:
         """Cap events of a kind per day at a site (0 removes the cap)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 from planner.app.context import Context, unknown_site
@@ -96,8 +97,16 @@ def _check_closing(start: date, end: date, reason: str) -> None:
         )
 
 
-def close(ctx: Context, code: str, start: date, end: date | None, reason: str) -> Outcome:
-    """Close a site on a date or range; re-plan the visits it touches."""
+def close(
+    ctx: Context,
+    code: str,
+    start: date,
+    end: date | None,
+    reason: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> Outcome:
+    """Close a site on a date or range; re-plan the visits it touches,
+    reporting ``progress(done, total)`` participants when asked."""
     end = end or start
     _check_closing(start, end, reason)
     with ctx.db.write() as session, session.begin():
@@ -108,9 +117,12 @@ def close(ctx: Context, code: str, start: date, end: date | None, reason: str) -
         why = f"site {code} closed {start}" + (f" to {end}" if end != start else "")
         why += f": {reason}" if reason else ""
         changes = []
-        for participant_id in sites.participants_touching(session, site_id, start, end):
+        touched = sites.participants_touching(session, site_id, start, end)
+        for done, participant_id in enumerate(touched, 1):
             participant = participants.by_id(session, participant_id)
             changes += ctx.replan(session, participant, reason=why)
+            if progress is not None and (done % 100 == 0 or done == len(touched)):
+                progress(done, len(touched))
         return Outcome(changes=tuple(changes))
 
 

@@ -83,8 +83,27 @@ def _deliver(planner: Planner, chunks: Iterator[bytes], output: str | None, forc
             stream.write(chunk)
         stream.flush()
         return
-    size = planner.exports.write(output, chunks, force=force)
+    size = planner.exports.write(output, _shown(chunks, output), force=force)
     click.echo(f"wrote {output} ({size} bytes)", err=True)
+
+
+def _shown(chunks: Iterator[bytes], output: str) -> Iterator[bytes]:
+    """The chunks, drawing how much is written on stderr when it is a terminal
+    (scripts and pipes stay clean); the total is not known before the end."""
+    if not sys.stderr.isatty():
+        yield from chunks
+        return
+    written = 0
+
+    def shown(_: object) -> str:
+        return f"{written / 1e6:.1f} MB"
+
+    with click.progressbar(
+        chunks, label=f"writing {output}", file=sys.stderr, item_show_func=shown
+    ) as bar:
+        for chunk in bar:
+            written += len(chunk)
+            yield chunk
 
 
 @export.command("visits")

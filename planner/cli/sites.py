@@ -41,7 +41,10 @@ def site_add(
 def site_close(ctx: click.Context, code: str, start: date, end: date | None, reason: str) -> None:
     """Close a site on a date or range; visits planned then are re-planned."""
     planner = open_planner(ctx)
-    outcome = planner.calendars.close(code, start, end, reason)
+    from planner.cli.enrol import progress_bar
+
+    with progress_bar("re-planning") as progress:
+        outcome = planner.calendars.close(code, start, end, reason, progress=progress)
     span = f"{start} to {end}" if end and end != start else f"{start}"
     count = len(outcome.replanned)
     emit(f"site {code} closed {span}; {count} {'visit' if count == 1 else 'visits'} re-planned")
