@@ -41,11 +41,6 @@ class Enrolled:
     skipped: int
 
 
-def enroll_csv(ctx: Context, path: str) -> int:
-    """Enrol every participant of a CSV file, all or nothing."""
-    return enroll_many(ctx, read_csv(path), source=path)
-
-
 def enroll_file(
     ctx: Context, path: str, skip_existing: bool = False, progress: Progress | None = None
 ) -> Enrolled:

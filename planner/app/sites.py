@@ -12,7 +12,6 @@ from planner.core.dates import check_zone
 from planner.core.errors import Conflict, InputError
 from planner.core.protocol import CODE_PATTERN
 from planner.core.sitedays import (
-    Closure,
     SiteCalendar,
     check_holidays,
     format_weekdays,
@@ -129,10 +128,6 @@ def close(
 def calendar(ctx: Context, code: str) -> SiteCalendar:
     with ctx.db.read() as session:
         return sites.calendar(session, ctx.site_id(session, code))
-
-
-def closures(ctx: Context, code: str) -> list[Closure]:
-    return list(calendar(ctx, code).closures)
 
 
 def today_at(ctx: Context, code: str) -> date:
