@@ -365,14 +365,14 @@ def drain(chunks: Iterable[bytes]) -> int:
 
 def time_export(planner: Planner, total: int, runs: int) -> list[Figure]:
     scope = ExportScope()
-    zones = planner.calendar_zones(scope)
+    zones = planner.exports.zones(scope)
     records = list(planner.visits(scope))
     ours = median_time(lambda: drain(render(records, name="bench", zones=zones)), runs)
     base = median_time(lambda: drain(plain_writer(records)), runs)
 
     def from_db() -> int:
         return drain(
-            render(planner.visits(scope), name="bench", zones=planner.calendar_zones(scope))
+            render(planner.visits(scope), name="bench", zones=planner.exports.zones(scope))
         )
 
     end_to_end = median_time(from_db, runs)
@@ -389,7 +389,7 @@ def peak_export_memory(planner: Planner) -> float:
     scope = ExportScope()
     tracemalloc.start()
     try:
-        drain(render(planner.visits(scope), name="bench", zones=planner.calendar_zones(scope)))
+        drain(render(planner.visits(scope), name="bench", zones=planner.exports.zones(scope)))
         return tracemalloc.get_traced_memory()[1] / 1e6
     finally:
         tracemalloc.stop()

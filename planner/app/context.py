@@ -67,6 +67,12 @@ class Context:
         self.db = Database(db)
         self.clock = clock or utc_now
 
+    def acting(self, actor: str) -> Context:
+        """The same database and clock, with another actor (never a second engine)."""
+        other = object.__new__(Context)
+        other.actor, other.db, other.clock = checked_actor(actor), self.db, self.clock
+        return other
+
     def now(self) -> datetime:
         """The current moment, UTC, naive (as stored)."""
         return self.clock()

@@ -6,9 +6,9 @@ and the atomic write that puts any of them on disk.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
-from planner.app import exports, sdtm
+from planner.app import exports, queries, sdtm
 from planner.app.context import Context
 from planner.app.results import ExportScope
 
@@ -28,6 +28,10 @@ class Exports:
     def visits(self, scope: ExportScope | None = None, fmt: str = "json") -> Iterator[bytes]:
         """Every field of a scope's visits as ``json``, ``ndjson`` or ``csv``, streamed."""
         return exports.visits_file(self._ctx, scope or ExportScope(), fmt)
+
+    def zones(self, scope: ExportScope | None = None) -> dict[str, tuple[date, date]]:
+        """The time zones of a scope's timed visits, each with its date range."""
+        return queries.zones(self._ctx, scope or ExportScope())
 
     def sdtm(self, request: sdtm.SdtmRequest) -> list[sdtm.SdtmFile]:
         """Write a protocol's SDTM domains into a folder, one file each: all or none."""

@@ -37,6 +37,7 @@ from planner.app.results import (
     ProtocolInfo,
     SiteInfo,
 )
+from planner.app.user_api import Users
 from planner.core.enrolment import Enrolment
 from planner.core.protocol import StudyProtocol
 from planner.core.replan import SurvivalChoice
@@ -68,23 +69,24 @@ class Planner:
         return self._ctx.db.url
 
     def now(self) -> datetime:
-        """The current moment, UTC, naive (as stored)."""
-        return self._ctx.now()
+        return self._ctx.now()  # UTC, naive (as stored)
 
     def today(self, zone: str) -> date:
-        """Today's date in a time zone."""
         return self._ctx.today(zone)
 
+    def acting_as(self, actor: str) -> Planner:
+        """This database and clock, with changes signed by ``actor`` (a web user)."""
+        other = object.__new__(Planner)
+        other._ctx = self._ctx.acting(actor)
+        return other
+
     def protocols(self) -> list[ProtocolInfo]:
-        """Bundled and added protocols (latest stored version of each)."""
         return protocols.list_protocols(self._ctx)
 
     def protocol(self, protocol_id: str) -> StudyProtocol:
-        """The current version of a protocol, stored or bundled."""
         return protocols.current(self._ctx, protocol_id)
 
     def add_protocol(self, path: str) -> tuple[StudyProtocol, int, bool]:
-        """Store a protocol file: ``(protocol, version, added)``."""
         return protocols.add(self._ctx, path)
 
     def add_site(
@@ -123,7 +125,6 @@ class Planner:
         return enrol.enroll_many(self._ctx, enrolments, source)
 
     def schedule(self, participant: str) -> list[VisitRecord]:
-        """Every visit of a participant, in date order."""
         return queries.schedule(self._ctx, participant)
 
     def upcoming(
@@ -144,16 +145,11 @@ class Planner:
         return queries.overdue(self._ctx, as_of, site)
 
     def deviations(self, *, site: str | None = None) -> list[VisitRecord]:
-        """Visits recorded or moved outside their window."""
         return queries.deviations(self._ctx, site)
 
     def visits(self, scope: ExportScope | None = None) -> Iterator[VisitRecord]:
         """Visits for an export, streamed in date order."""
         return queries.visits(self._ctx, scope or ExportScope())
-
-    def calendar_zones(self, scope: ExportScope | None = None) -> dict[str, tuple[date, date]]:
-        """The time zones of an export's timed visits, each with its date range."""
-        return queries.zones(self._ctx, scope or ExportScope())
 
     def audit(self, participant: str | None = None) -> list[AuditRecord]:
         """The audit trail, oldest first, of everything or of one participant."""
@@ -248,6 +244,11 @@ class Planner:
         """Calendar subscription feeds: ``planner.feeds.create(scope)`` and so on."""
         return Feeds(self._ctx)
 
+    @property
+    def users(self) -> Users:
+        """Accounts, sessions and API tokens of the web page: ``planner.users.add(...)``."""
+        return Users(self._ctx)
+
     def healthy(self) -> bool:
         return feed_calendars.healthy(self._ctx)
 
@@ -260,8 +261,7 @@ class Planner:
         arm: str | None = None,
         kind: str | None = None,
     ) -> list[VisitAsOf]:
-        """Scheduled visits whose window holds ``as_of`` (default: today at each
-        site), by window end, then target, time and participant."""
+        """Scheduled visits whose window holds ``as_of`` (default: today at each site)."""
         return queries.due(self._ctx, as_of, site, protocol, arm, kind)
 
     def overdue_by(
