@@ -113,6 +113,24 @@ def test_undo_a_miss(g1: Cli) -> None:
     assert shape(plan(g1)) == before
 
 
+def test_undo_with_a_stale_revision_changes_nothing(g1: Cli, db_path: Path) -> None:
+    from tests.conftest import dump
+
+    ok(g1("visit", "complete", "WUH-001/INF/1", "--on", "2026-03-03"))
+    seen = plan(g1)["WUH-001/INF/1"]["revision"]
+    ok(g1("visit", "undo", "WUH-001/INF/1", "--reason", "wrong day"))
+    ok(g1("visit", "complete", "WUH-001/INF/1", "--on", "2026-03-02"))
+    before = dump(db_path)
+    result = g1("visit", "undo", "WUH-001/INF/1", "--reason", "x", "--revision", str(seen))
+    assert result.exit_code == 1  # as for complete, move and miss: not bad input, new data
+    assert result.stderr.startswith("planner: error: WUH-001/INF/1 changed since you read it")
+    assert f"you saw {seen})" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert dump(db_path) == before
+    now = plan(g1)["WUH-001/INF/1"]["revision"]
+    ok(g1("visit", "undo", "WUH-001/INF/1", "--reason", "x", "--revision", str(now)))
+    assert plan(g1)["WUH-001/INF/1"]["status"] == "scheduled"
+
+
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [

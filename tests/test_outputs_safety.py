@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from planner.app import Planner
-from planner.core.errors import InputError
+from planner.core.errors import InputError, PlannerError
 from planner.store.files import write_atomically
 from tests.conftest import CliResult, dump
 
@@ -123,7 +123,7 @@ def test_a_failed_write_leaves_nothing_and_stale_temporaries_are_removed(tmp_pat
     fresh = tmp_path / ".planner-running.tmp"  # another run's, under way: kept
     fresh.write_bytes(b"x")
 
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(PlannerError, match="the disk is full"):
         write_atomically(str(tmp_path / "out.ics"), iter_failing(), protect=set())
     assert sorted(p.name for p in tmp_path.iterdir()) == [".planner-running.tmp"]
 

@@ -323,7 +323,8 @@ def test_serve_binds_to_loopback_and_stops_gracefully(tmp_path: Path) -> None:
     db = str(tmp_path / "planner.db")
     with serving(db, tmp_path / "server.log", "--no-access-log") as server:
         assert server.get("/healthz").text == "ok\n"
-        assert_not_found(server.get("/"))
+        assert_not_found(server.get("/nothing"))
+        assert server.get("/").headers["location"] == "/login?next=%2F"  # the web page
         assert server.get("/healthz", "POST").status_code == 405
         listening = server.output.read_text()
     assert f"Uvicorn running on http://127.0.0.1:{server.port}" in listening

@@ -17,6 +17,7 @@ package; none of them talks to the database or renders on its own.
 
 from planner.app.context import default_actor, utc_now
 from planner.app.feeds import FeedCache, FeedInfo, FeedScope, NewFeed, Published
+from planner.app.logins import Login, SessionUser
 from planner.app.maintenance import Upgraded, backup_database, upgrade_database
 from planner.app.planner import Planner
 from planner.app.results import (
@@ -29,7 +30,9 @@ from planner.app.results import (
     SiteInfo,
     VisitChange,
 )
+from planner.app.users import NewToken, NewUser, UserInfo
 from planner.core.replan import SurvivalChoice
+from planner.core.users import LoginRefused, Role
 
 __all__ = [
     "AuditRecord",
@@ -39,14 +42,21 @@ __all__ = [
     "FeedCache",
     "FeedInfo",
     "FeedScope",
+    "Login",
+    "LoginRefused",
     "NewFeed",
+    "NewToken",
+    "NewUser",
     "Outcome",
     "Planner",
     "ProtocolInfo",
     "Published",
+    "Role",
+    "SessionUser",
     "SiteInfo",
     "SurvivalChoice",
     "Upgraded",
+    "UserInfo",
     "VisitChange",
     "backup_database",
     "default_actor",

@@ -13,15 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from planner.app.apply import BLOCK, Batch, Plans
 from planner.app.context import Context, unknown_participant
 from planner.app.results import VisitChange
 from planner.app.versions import find_version
 from planner.core.amend import Amendment
 from planner.core.amend import rebaseline as plan_rebaseline
 from planner.core.errors import Conflict, InputError, NotFound
-from planner.core.visits import visit_id
+from planner.core.protocol import StudyProtocol
 from planner.store.models import Participant, ProtocolVersion
-from planner.store.repository import amendments, protocols, sites, visits
+from planner.store.repository import amendments, bulk, protocols, sites
+from planner.store.repository.bulk import VisitState
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -68,7 +70,7 @@ def rebaseline(
             target = find_version(ctx, session, protocol_id, to_version, "to_version")
             moves = _check(ctx, session, codes, everyone, target, arm)
             why = _reason(target, moves, reason)
-            done = [_apply(ctx, session, move, target, why) for move in moves]
+            done = _apply_all(ctx, session, moves, target, why)
         except BaseException:
             transaction.rollback()
             raise
@@ -123,7 +125,9 @@ def _check(
             choices=arms,
         )
     moves = []
-    for participant in _participants(session, codes, everyone, target):
+    found = _participants(session, codes, everyone, target)
+    ctx.lock(session, participants=[p.code for p in found])  # re-reads them, locked
+    for participant in found:
         old = session.get_one(ProtocolVersion, participant.protocol_version_id)
         _check_one(participant, old, target)
         moves.append(_Move(participant, old, _arm(participant, target, arms, arm)))
@@ -166,25 +170,57 @@ def _arm(
     return arm
 
 
+def _apply_all(
+    ctx: Context, session: Session, moves: Sequence[_Move], target: ProtocolVersion, why: str
+) -> list[Rebaselined]:
+    """Plan every participant's move, written a block of participants at a time
+    (:mod:`planner.app.apply`): the rows and audit trail of one move after another."""
+    protocol, batch, plans, done = ctx.parse_version(target), Batch(ctx), Plans(), []
+    for first in range(0, len(moves), BLOCK):
+        block = moves[first : first + BLOCK]
+        rows = bulk.visits_of(session, [move.participant.id for move in block])
+        for move in block:
+            mine = rows[move.participant.id]
+            plan = _plan(session, plans, move, target, protocol, mine)
+            done.append(_apply(batch, move, target, plan, mine, why))
+        batch.write(session)
+    return done
+
+
+def _plan(
+    session: Session,
+    plans: Plans,
+    move: _Move,
+    target: ProtocolVersion,
+    protocol: StudyProtocol,
+    rows: list[VisitState],
+) -> list[Amendment]:
+    """What :func:`planner.core.amend.rebaseline` adds, cancels and moves."""
+    participant = move.participant
+    ended = participant.ended_on if participant.status != "active" else None
+    day1, site = participant.day1, participant.site_id
+
+    def plan() -> list[Amendment]:
+        place = sites.calendar(session, site).place
+        return plan_rebaseline(protocol, move.arm, day1, rows, place=place, ended_on=ended)
+
+    return plans.get(Plans.key(target.id, move.arm, day1, site, ended, rows=rows), plan)
+
+
 def _apply(
-    ctx: Context, session: Session, move: _Move, target: ProtocolVersion, why: str
+    batch: Batch,
+    move: _Move,
+    target: ProtocolVersion,
+    plan: list[Amendment],
+    rows: list[VisitState],
+    why: str,
 ) -> Rebaselined:
     participant = move.participant
-    rows = visits.of_participant(session, participant.id)
-    ended = participant.ended_on if participant.status != "active" else None
-    plan = plan_rebaseline(
-        ctx.parse_version(target),
-        move.arm,
-        participant.day1,
-        rows,
-        place=sites.calendar(session, participant.site_id).place,
-        ended_on=ended,
-    )
     by_key = {(row.event, row.occurrence): row for row in rows}
     changes = []
     for change in plan:
         if change.action == "add":
-            changes.append(_add(ctx, session, participant, change, why))
+            changes.append(_add(batch, participant, change, why))
             continue
         values = dict(change.after)
         if change.action == "cancel":
@@ -192,31 +228,25 @@ def _apply(
             values.update(target=change.day, reason=why)
         row = by_key[change.key]
         changes.append(
-            ctx.change(session, row, participant, f"amend-{change.action}", values, reason=why)
+            batch.change(row, participant.code, f"amend-{change.action}", values, reason=why)
         )
-    old_arm = participant.arm
-    before = {"version": move.old.version, "arm": old_arm}
+    before = {"version": move.old.version, "arm": participant.arm}
     after = {"version": target.version, "arm": move.arm, "visits_changed": len(changes)}
-    amendments.move_participant(session, participant, target.id, move.arm)
-    ctx.audit(
-        session, "rebaseline", participant=participant.code, before=before, after=after, reason=why
-    )
+    batch.move_participant(participant.id, target.id, move.arm)
+    batch.audit("rebaseline", participant=participant.code, before=before, after=after, reason=why)
     return Rebaselined(
         participant.code,
         target.protocol_id,
         move.old.version,
         target.version,
-        old_arm,
+        participant.arm,
         move.arm,
         tuple(changes),
     )
 
 
-def _add(
-    ctx: Context, session: Session, participant: Participant, change: Amendment, why: str
-) -> VisitChange:
+def _add(batch: Batch, participant: Participant, change: Amendment, why: str) -> VisitChange:
     event, occurrence = change.key
-    now = ctx.now()
     row: dict[str, Any] = {
         **change.after,
         "participant_id": participant.id,
@@ -227,12 +257,6 @@ def _add(
         "pinned": False,
         "deviation": False,
         "revision": 0,
-        "updated_at": now,
     }
-    visits.insert_many(session, [row])
-    name = visit_id(participant.code, event, occurrence)
     after = {**change.after, "revision": 0}
-    ctx.audit(
-        session, "amend-add", participant=participant.code, visit=name, after=after, reason=why
-    )
-    return VisitChange(name, "amend-add", {}, after)
+    return batch.add(row, participant.code, "amend-add", after, reason=why)

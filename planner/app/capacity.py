@@ -20,6 +20,7 @@ def set_cap(ctx: Context, code: str, kind: str, per_day: int) -> None:
     if not 0 <= per_day <= MAX_PER_DAY:
         raise out_of_range("per_day", per_day, 0, MAX_PER_DAY, "the cap per day")
     with ctx.db.write() as session, session.begin():
+        ctx.lock(session, sites=[code], calendar=True)
         site_id = ctx.site_id(session, code)
         check_kind(ctx, session, kind)
         replaced = sites.set_capacity(session, site_id, kind, per_day)

@@ -6,12 +6,13 @@ participant; change one visit and audit it; re-plan a participant).
 from __future__ import annotations
 
 import getpass
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from planner.app.results import Clock, VisitChange
 from planner.core.bundled import BUNDLED_IDS, bundled, bundled_source
+from planner.core.dates import zone_info
 from planner.core.errors import InputError, NotFound, StaleData
 from planner.core.protocol import StudyProtocol, fingerprint
 from planner.core.replan import replan
@@ -19,7 +20,15 @@ from planner.core.visits import VisitRecord, visit_id
 from planner.store.database import Database
 from planner.store.models import Participant, ProtocolVersion, Visit
 from planner.store.records import parse_snapshot
-from planner.store.repository import audit, participants, protocols, records, sites, visits
+from planner.store.repository import (
+    audit,
+    locks,
+    participants,
+    protocols,
+    records,
+    sites,
+    visits,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -79,7 +88,7 @@ class Context:
 
     def today(self, zone: str) -> date:
         """Today's date in a time zone."""
-        return self.now().replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).date()
+        return self.now().replace(tzinfo=UTC).astimezone(zone_info(zone)).date()
 
     # -- protocols
 
@@ -91,6 +100,7 @@ class Context:
     ) -> tuple[ProtocolVersion, bool]:
         """The version holding this protocol, stored now if it is new."""
         mark = fingerprint(protocol.model_dump_json())
+        locks.protocol_versions(session)  # two first uses store one version, not two
         existing = protocols.by_fingerprint(session, protocol.id, mark)
         if existing is not None:
             return existing, False
@@ -128,6 +138,21 @@ class Context:
         return protocol
 
     # -- sites and participants
+
+    @staticmethod
+    def lock(
+        session: Session,
+        *,
+        participants: Collection[str] = (),
+        sites: Collection[str] = (),
+        calendar: bool = False,
+    ) -> None:
+        """Wait for every write in progress to these participants (by code,
+        with their sites' calendars) and sites (by code); then hold them until
+        this transaction ends. First thing in a writing transaction that reads
+        them; ``calendar`` when it changes the sites' calendars. A no-op on
+        SQLite, whose writing transactions hold the whole database."""
+        locks.take(session, participants=participants, sites=sites, calendar=calendar)
 
     @staticmethod
     def site_id(session: Session, code: str) -> int:

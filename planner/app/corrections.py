@@ -12,8 +12,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from planner.app.context import Context
-from planner.app.lifecycle import outcome
-from planner.core.errors import Conflict, InputError, NotFound
+from planner.app.lifecycle import locked_visit, outcome
+from planner.core.errors import Conflict, InputError
 from planner.core.visits import VisitId
 from planner.store.repository import audit, participants, visits
 
@@ -31,15 +31,12 @@ def _reason(reason: str) -> str:
     return reason
 
 
-def undo(ctx: Context, visit: str, reason: str) -> Outcome:
+def undo(ctx: Context, visit: str, reason: str, expected_revision: int | None = None) -> Outcome:
     """Return a completed or missed visit to scheduled, as if it had not happened;
     what counted from it counts from its planned date again."""
     why = _reason(reason)
     with ctx.db.write() as session, session.begin():
-        found = visits.by_id(session, VisitId.from_string(visit))
-        if found is None:
-            raise NotFound(f"unknown visit {visit!r}", field="visit", value=visit)
-        row, participant, _ = found
+        row, participant, _ = locked_visit(session, visit, expected_revision)
         if row.status not in ("completed", "missed"):
             raise Conflict(
                 f"{visit} is {row.status}; only a completed or missed visit can be undone"
@@ -65,6 +62,7 @@ def reinstate(ctx: Context, code: str, reason: str) -> Outcome:
     before it (on study, or withdrawn when a death followed a withdrawal)."""
     why = _reason(reason)
     with ctx.db.write() as session, session.begin():
+        ctx.lock(session, participants=[code])
         participant = ctx.participant(session, code)
         found = audit.last_ending(session, code) if participant.status != "active" else None
         if found is None:

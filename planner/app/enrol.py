@@ -1,35 +1,36 @@
-"""Enrolment: one participant or many, all or nothing, every visit planned."""
+"""Enrolment: one participant or many, all or nothing, every visit planned.
+
+Many participants (a CSV file of up to
+:data:`~planner.core.enrolment_csv.MAX_CSV_ROWS`) are enrolled in bounded
+memory and in one transaction. The file is read through once on its own
+(:func:`~planner.core.enrolment_csv.check_csv`); then every row is checked
+against the database, :data:`BATCH` rows at a time, writing nothing; then the
+rows are read again and written a batch at a time
+(:class:`~planner.app.enrol_write.EnrolmentWriter`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from planner.app.context import Context, unknown_site
-from planner.core.enrolment import Enrolment, check_participant_code, parse_weight, read_csv
+from planner.app.enrol_write import Checked, EnrolmentWriter, Progress
+from planner.core.dates import check_day1
+from planner.core.enrolment import Enrolment, check_participant_code, parse_weight
+from planner.core.enrolment_csv import check_csv, stream_csv
 from planner.core.errors import Conflict, InputError
-from planner.core.protocol import StudyProtocol
-from planner.core.schedule import expand
-from planner.core.sitedays import SiteCalendar
-from planner.store.models import ProtocolVersion, Site
-from planner.store.repository import audit, participants, sites, visits
+from planner.store.repository import participants, sites
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+#: Rows checked, then written, at a time.
+BATCH = 2000
 
-@dataclass(frozen=True, slots=True)
-class _Checked:
-    """What enrolment resolved once for all rows: sites and protocol versions."""
-
-    sites: dict[str, Site]
-    versions: dict[str, tuple[ProtocolVersion, StudyProtocol]]
-
-
-#: Told ``(done, total)`` as participants are planned; for progress bars.
-Progress = Callable[[int, int], None]
+__all__ = ["BATCH", "Enrolled", "Progress", "enroll_file", "enroll_many"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,32 +45,64 @@ class Enrolled:
 def enroll_file(
     ctx: Context, path: str, skip_existing: bool = False, progress: Progress | None = None
 ) -> Enrolled:
-    """Enrol every participant of a CSV file, all or nothing.
+    """Enrol every participant of a CSV file, all or nothing, in bounded memory.
 
     With ``skip_existing``, a row identical to a participant already enrolled
     (same protocol, arm, site, day 1 and weight) is skipped; a row that
     differs from one is still refused.
     """
-    return _enroll(ctx, read_csv(path), path, skip_existing, progress)
+    summary = check_csv(path)  # the file as a whole, before the database
+    rows = _Rows(lambda: stream_csv(path), summary.participants, summary.sites)
+    return _enroll(ctx, rows, path, skip_existing, progress)
 
 
 def enroll_many(ctx: Context, enrolments: Sequence[Enrolment], source: str | None = None) -> int:
     """Enrol many participants in one transaction; return how many."""
-    return _enroll(ctx, enrolments, source, False, None).enrolled
+    rows = _Rows(lambda: iter(enrolments), len(enrolments), {e.site for e in enrolments})
+    return _enroll(ctx, rows, source, False, None).enrolled
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """Enrolments that can be read twice (checked, then written), how many, where."""
+
+    read: Callable[[], Iterable[Enrolment]]
+    count: int
+    sites: Collection[str]
+
+
+def _batches(rows: Iterable[Enrolment]) -> Iterator[list[Enrolment]]:
+    iterator = iter(rows)
+    while batch := list(itertools.islice(iterator, BATCH)):
+        yield batch
 
 
 def _enroll(
     ctx: Context,
-    enrolments: Sequence[Enrolment],
+    rows: _Rows,
     source: str | None,
     skip_existing: bool,
     progress: Progress | None,
 ) -> Enrolled:
+    """Check every row (writing nothing), then write them a batch at a time,
+    all in one transaction."""
     with ctx.db.write() as session, session.begin():
-        checked, new = _check_all(ctx, session, enrolments, source, skip_existing)
+        ctx.lock(session, sites=rows.sites)
+        checked = Checked({row.code: row for row in sites.all_sites(session)}, {})
+        new = 0
+        for batch in _batches(rows.read()):
+            new += len(_check_all(ctx, session, batch, source, skip_existing, checked))
         if new:
-            _insert(ctx, session, new, checked, progress)
-    return Enrolled(len(new), len(enrolments) - len(new))
+            writer = EnrolmentWriter(ctx, session, new, progress)
+            for batch in _batches(rows.read()):
+                writer.write(_unless_enrolled(session, batch) if skip_existing else batch, checked)
+    return Enrolled(new, rows.count - new)
+
+
+def _unless_enrolled(session: Session, batch: list[Enrolment]) -> list[Enrolment]:
+    """The rows of a batch not enrolled yet (the others were found identical)."""
+    taken = participants.ids_by_code(session, [e.participant for e in batch])
+    return [e for e in batch if e.participant not in taken]
 
 
 def _check_all(
@@ -78,9 +111,9 @@ def _check_all(
     enrolments: Sequence[Enrolment],
     source: str | None,
     skip_existing: bool,
-) -> tuple[_Checked, list[Enrolment]]:
+    checked: Checked,
+) -> list[Enrolment]:
     """Every row checked; the rows to enrol (those not skipped)."""
-    checked = _Checked({row.code: row for row in sites.all_sites(session)}, {})
     codes = [e.participant for e in enrolments]
     existing = participants.enrolled_as(session, codes) if skip_existing else {}
     taken = participants.ids_by_code(session, codes).keys()
@@ -104,7 +137,7 @@ def _check_all(
                 choices=error.choices,
                 subject=enrolment.participant,
             ) from None
-    return checked, new
+    return new
 
 
 def _already_enrolled(enrolment: Enrolment, existing: tuple[Any, ...] | None) -> Conflict:
@@ -132,8 +165,9 @@ def _same(existing: tuple[Any, ...] | None, enrolment: Enrolment) -> bool:
     return existing is not None and existing == (*wanted, enrolment.weight_kg)
 
 
-def _check_one(ctx: Context, session: Session, enrolment: Enrolment, checked: _Checked) -> None:
+def _check_one(ctx: Context, session: Session, enrolment: Enrolment, checked: Checked) -> None:
     check_participant_code(enrolment.participant)
+    check_day1(enrolment.day1)
     parse_weight(enrolment.weight_kg)
     if enrolment.protocol not in checked.versions:
         stored = ctx.version_for(session, enrolment.protocol)
@@ -149,92 +183,3 @@ def _check_one(ctx: Context, session: Session, enrolment: Enrolment, checked: _C
         )
     if enrolment.site not in checked.sites:
         raise unknown_site(session, enrolment.site)
-
-
-def _insert(
-    ctx: Context,
-    session: Session,
-    enrolments: Sequence[Enrolment],
-    checked: _Checked,
-    progress: Progress | None = None,
-) -> None:
-    now = ctx.now()
-    participant_rows = [
-        {
-            "code": e.participant,
-            "protocol_version_id": checked.versions[e.protocol][0].id,
-            "arm": e.arm,
-            "site_id": checked.sites[e.site].id,
-            "day1": e.day1,
-            "weight_kg": e.weight_kg,
-            "status": "active",
-            "created_at": now,
-        }
-        for e in enrolments
-    ]
-    try:
-        participants.insert_many(session, participant_rows)
-    except participants.CodeTaken:
-        raise Conflict("a participant code was enrolled meanwhile; retry") from None
-    ids = participants.ids_by_code(session, [e.participant for e in enrolments])
-    plans: dict[tuple[int, str, date, int], list[dict[str, Any]]] = {}
-    visit_rows: list[dict[str, Any]] = []
-    audit_rows: list[dict[str, Any]] = []
-    for done, enrolment in enumerate(enrolments, 1):
-        version_row, protocol = checked.versions[enrolment.protocol]
-        site_id = checked.sites[enrolment.site].id
-        key = (version_row.id, enrolment.arm, enrolment.day1, site_id)
-        plan = plans.get(key)
-        if plan is None:
-            calendar = sites.calendar(session, site_id)
-            plan = plans[key] = _plan_rows(protocol, enrolment.arm, enrolment.day1, calendar)
-        common = {"participant_id": ids[enrolment.participant], "site_id": site_id}
-        visit_rows.extend({**row, **common, "updated_at": now} for row in plan)
-        audit_rows.append(_audit_row(ctx, now, enrolment, protocol, version_row, len(plan)))
-        if progress is not None and (done % 100 == 0 or done == len(enrolments)):
-            progress(done, len(enrolments))
-    visits.insert_many(session, visit_rows)
-    audit.add(session, audit_rows)
-
-
-def _audit_row(
-    ctx: Context,
-    now: datetime,
-    enrolment: Enrolment,
-    protocol: StudyProtocol,
-    version: ProtocolVersion,
-    count: int,
-) -> dict[str, Any]:
-    after = {
-        "protocol": protocol.id,
-        "version": version.version,
-        "arm": enrolment.arm,
-        "site": enrolment.site,
-        "day1": enrolment.day1,
-        "weight_kg": enrolment.weight_kg,
-        "visits": count,
-    }
-    return audit.entry(now, ctx.actor, "enroll", participant=enrolment.participant, after=after)
-
-
-def _plan_rows(
-    protocol: StudyProtocol, arm: str, day1: date, calendar: SiteCalendar
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "event": o.event,
-            "occurrence": o.occurrence,
-            "kind": o.kind,
-            "ideal": o.ideal,
-            "target": o.target,
-            "window_start": o.window_start,
-            "window_end": o.window_end,
-            "time": o.time.strftime("%H:%M") if o.time else None,
-            "duration_minutes": o.duration_minutes,
-            "status": "scheduled",
-            "pinned": False,
-            "deviation": False,
-            "revision": 0,
-        }
-        for o in expand(protocol, arm, day1, place=calendar.place)
-    ]

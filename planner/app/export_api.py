@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-from planner.app import exports, queries, sdtm
+from planner.app import exports, queries
 from planner.app.context import Context
 from planner.app.results import ExportScope
+
+if TYPE_CHECKING:
+    from planner.app import sdtm
 
 
 class Exports:
@@ -35,7 +39,9 @@ class Exports:
 
     def sdtm(self, request: sdtm.SdtmRequest) -> list[sdtm.SdtmFile]:
         """Write a protocol's SDTM domains into a folder, one file each: all or none."""
-        return sdtm.export(self._ctx, request)
+        from planner.app.sdtm import export  # the SDTM packages: only for this export
+
+        return export(self._ctx, request)
 
     def write(self, path: str, chunks: Iterator[bytes], *, force: bool = False) -> int:
         """Write an export whole or not at all, never over the database, nor over

@@ -22,8 +22,6 @@ from planner.app import queries
 from planner.app.context import Context
 from planner.app.results import ExportScope
 from planner.core.errors import InputError
-from planner.core.ics import render
-from planner.core.sdtm.datasetjson import csv_cell
 from planner.core.visits import VisitRecord
 from planner.store.engine import sqlite_path
 from planner.store.files import new_file_mode, protected_paths, write_atomically
@@ -49,9 +47,30 @@ def calendar_name(scope: ExportScope) -> str:
 
 def ics(ctx: Context, scope: ExportScope, alarm: timedelta | None = None) -> Iterator[bytes]:
     """A scope's visits as iCalendar, streamed; errors come before the first byte."""
+    from planner.core.ics import render  # icalendar: only when rendering
+
     check_scope(scope)
     zones = queries.zones(ctx, scope)
-    return render(queries.visits(ctx, scope), name=calendar_name(scope), zones=zones, alarm=alarm)
+    found = queries.visits(ctx, scope)
+    return joined(render(found, name=calendar_name(scope), zones=zones, alarm=alarm))
+
+
+#: Bytes gathered into one chunk of a stream written out (fewer, larger writes).
+CHUNK_BYTES = 64 * 1024
+
+
+def joined(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The same bytes in chunks of at least :data:`CHUNK_BYTES` (the last may be less)."""
+    pending: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= CHUNK_BYTES:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)
 
 
 def write(ctx: Context, path: str, chunks: Iterator[bytes], *, force: bool = False) -> int:
@@ -76,8 +95,13 @@ EMPTY_CSV_COLUMNS = (
 )  # fmt: skip
 
 
+#: What ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` uses,
+#: made once (``json.dumps`` with options makes an encoder per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _dumps(record: VisitRecord) -> str:
-    return json.dumps(record.to_json(), ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(record.to_json())
 
 
 def _batches(found: Iterable[VisitRecord]) -> Iterator[list[VisitRecord]]:
@@ -103,6 +127,8 @@ def ndjson_lines(found: Iterable[VisitRecord]) -> Iterator[bytes]:
 
 def csv_value(value: Any) -> str:
     """A JSON value as a CSV cell, neutralised against formula injection."""
+    from planner.core.sdtm.datasetjson import csv_cell  # the SDTM package: only for CSV
+
     if isinstance(value, bool):
         return "true" if value else "false"
     return csv_cell(value)
@@ -110,6 +136,8 @@ def csv_value(value: Any) -> str:
 
 def csv_lines(found: Iterable[VisitRecord]) -> Iterator[bytes]:
     """A header (the JSON object's keys), then one line a visit."""
+    from planner.core.sdtm.datasetjson import csv_cell  # as csv_value, bound once
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     header = False
@@ -119,7 +147,12 @@ def csv_lines(found: Iterable[VisitRecord]) -> Iterator[bytes]:
             if not header:
                 writer.writerow(values)
                 header = True
-            writer.writerow([csv_value(value) for value in values.values()])
+            writer.writerow(
+                [
+                    ("true" if value else "false") if isinstance(value, bool) else csv_cell(value)
+                    for value in values.values()
+                ]
+            )
         yield buffer.getvalue().encode("utf-8")
         buffer.seek(0)
         buffer.truncate()

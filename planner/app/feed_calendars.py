@@ -45,7 +45,6 @@ from planner.core.feeds import (
     same_digest,
     strong_etag,
 )
-from planner.core.ics import render_bytes, zone_ranges
 from planner.core.visits import VisitRecord
 from planner.store.repository import feeds, records
 
@@ -207,6 +206,8 @@ def _refresh(
 
 def render(scope: FeedScope, visits: list[VisitRecord], last: datetime | None) -> Calendar:
     """A feed's bytes: the renderer of ``export ics``, the calendar named after the scope."""
+    from planner.core.ics import render_bytes, zone_ranges  # icalendar: only when rendering
+
     name = calendar_name(export_scope(scope))
     body = render_bytes(visits, name=name, zones=zone_ranges(visits))
     return Calendar(body, strong_etag(body), last)

@@ -21,14 +21,17 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
-def _for_change(
+def locked_visit(
     session: Session, visit: str, expected_revision: int | None
 ) -> tuple[Visit, Participant, str]:
-    """A scheduled visit, its participant and site zone, at the revision expected."""
-    found = visits.by_id(session, VisitId.from_string(visit))
+    """A visit, its participant and site zone, locked for a change and at the
+    revision expected (when one is given)."""
+    key = VisitId.from_string(visit)
+    Context.lock(session, participants=[key.participant])
+    found = visits.by_id(session, key)
     if found is None:
         raise NotFound(f"unknown visit {visit!r}", field="visit", value=visit)
-    row, participant, zone = found
+    row = found[0]
     if expected_revision is not None and row.revision != expected_revision:
         raise StaleData(
             f"{visit} changed since you read it (revision {row.revision}, you saw "
@@ -37,6 +40,15 @@ def _for_change(
             value=expected_revision,
             subject=visit,
         )
+    return found
+
+
+def _for_change(
+    session: Session, visit: str, expected_revision: int | None
+) -> tuple[Visit, Participant, str]:
+    """A scheduled visit, its participant and site zone, at the revision expected
+    (after any change to them in progress: see :meth:`Context.lock`)."""
+    row, participant, zone = locked_visit(session, visit, expected_revision)
     if row.status != "scheduled":
         when = f" on {row.actual}" if row.actual else ""
         raise Conflict(
@@ -156,6 +168,7 @@ def withdraw(
     says to keep or cancel it.
     """
     with ctx.db.write() as session, session.begin():
+        ctx.lock(session, participants=[code])
         participant = _active(session, code)
         keep = kept_after_withdrawal(
             ctx.protocol_of(session, participant), participant.arm, survival
@@ -168,6 +181,7 @@ def withdraw(
 def died(ctx: Context, code: str, on: date, reason: str | None = None) -> Outcome:
     """Record a death: cancel every scheduled visit after the date."""
     with ctx.db.write() as session, session.begin():
+        ctx.lock(session, participants=[code])
         participant = ctx.participant(session, code)
         if participant.status == "died":
             raise Conflict(

@@ -1,4 +1,4 @@
-"""Database maintenance as library calls: upgrade, backup and restore."""
+"""Database maintenance as library calls: upgrade, backup, restore and check."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from planner.app.context import Context
+from planner.core.errors import DatabaseDamaged, PlannerError
 from planner.store.backup import backup_to, restore_from
+from planner.store.checks import existing_file, file_checks
+from planner.store.database import Database
 from planner.store.engine import resolve_url, sqlite_path
 from planner.store.migrate import HEAD, upgrade
 
@@ -58,3 +61,74 @@ def restore_database(db: str | None, backup_file: str, *, now: datetime | None =
     if path is not None and os.path.exists(path):
         keep = f"{path}.before-restore-{(now or datetime.now()).strftime('%Y%m%dT%H%M%S')}.bak"
     return Restored(restore_from(url, backup_file, keep), keep)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One check of ``check_database``: its name, what it found, and a note
+    (the audit trail's row count and head) when it found nothing wrong."""
+
+    check: str
+    problems: tuple[str, ...]
+    note: str = "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseCheck:
+    findings: tuple[Finding, ...]
+
+    @property
+    def sound(self) -> bool:
+        return not any(finding.problems for finding in self.findings)
+
+
+def check_database(db: str | None) -> DatabaseCheck:
+    """SQLite's integrity_check and foreign_key_check, every stored value
+    readable, and the audit trail's chain: all run, whatever the first finds.
+
+    NotFound for an SQLite file that does not exist (nothing is created).
+    """
+    url = resolve_url(db)
+    existing_file(url)
+    findings = [Finding(name, tuple(problems)) for name, problems in file_checks(url)]
+    findings.append(_audit_finding(db))
+    return DatabaseCheck(tuple(findings))
+
+
+def _audit_finding(db: str | None) -> Finding:
+    from planner.app.audit_chain import verify
+
+    try:
+        check = verify(db)
+    except DatabaseDamaged as error:
+        return Finding("audit trail", (f"cannot be read: {error.value or error}",))
+    except PlannerError as error:
+        return Finding("audit trail", (f"cannot be verified: {error}",))
+    if check.problem is not None:
+        return Finding("audit trail", (check.problem,))
+    return Finding("audit trail", (), f"intact: {check.rows} rows, head {check.head}")
+
+
+def damaged(db: str | None) -> bool:
+    """Whether an existing SQLite database is damaged (asked after an
+    unexpected failure, to name the damage instead): never creates a file."""
+    try:
+        url = resolve_url(db)
+        path = sqlite_path(url)
+        if path is None or not os.path.isfile(path):
+            return False
+        database = Database(db)
+    except DatabaseDamaged:
+        return True
+    except Exception:  # the first failure is the one to report
+        return False
+    try:
+        return database.damaged()
+    finally:
+        database.close()
+
+
+def in_memory(db: str | None) -> bool:
+    """Whether ``db`` names an SQLite database in memory (``sqlite://``)."""
+    url = resolve_url(db)
+    return url.get_backend_name() == "sqlite" and sqlite_path(url) is None

@@ -199,9 +199,9 @@ class Planner:
         """Record a death: cancel every scheduled visit after the date."""
         return lifecycle.died(self._ctx, participant, on, reason)
 
-    def undo(self, visit: str, *, reason: str) -> Outcome:
+    def undo(self, visit: str, *, reason: str, expected_revision: int | None = None) -> Outcome:
         """Return a completed or missed visit to scheduled; re-plan what counted from it."""
-        return corrections.undo(self._ctx, visit, reason)
+        return corrections.undo(self._ctx, visit, reason, expected_revision)
 
     def reinstate(self, participant: str, *, reason: str) -> Outcome:
         """Undo a withdrawal or death recorded in error; its cancelled visits return."""

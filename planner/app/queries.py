@@ -13,7 +13,7 @@ from planner.app.results import AuditRecord, ExportScope
 from planner.core.bundled import BUNDLED_IDS, bundled
 from planner.core.errors import NotFound, out_of_range
 from planner.core.visits import VisitRecord, visit_order
-from planner.store.repository import audit, participants, protocols, records, sites
+from planner.store.repository import audit, participants, protocols, records
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -81,7 +81,7 @@ def _spans(
     ctx: Context, session: Session, site: str | None, given: date | None
 ) -> list[tuple[int, date]]:
     """Each site asked about, with the day to count from: ``given``, or today there."""
-    found = sites.zones(session, site)
+    found = records.site_zones(session, site)
     if site is not None and not found:
         raise unknown_site(session, site)
     return [(site_id, given if given is not None else ctx.today(zone)) for site_id, zone in found]

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 
+from planner.app.apply import replan_participants
 from planner.app.context import Context, unknown_site
 from planner.app.results import Outcome, SiteInfo
 from planner.core.dates import check_zone
@@ -18,7 +19,7 @@ from planner.core.sitedays import (
     parse_weekdays,
 )
 from planner.store.models import Site
-from planner.store.repository import participants, sites
+from planner.store.repository import sites
 
 MAX_NAME = 200
 MAX_REASON = 200
@@ -49,19 +50,21 @@ def add(
             f"site name is longer than {MAX_NAME} characters", field="name", value=name
         )
     with ctx.db.write() as session, session.begin():
+        taken = Conflict(f"site {code!r} exists already", field="code", value=code)
         if sites.site_id(session, code) is not None:
-            raise Conflict(f"site {code!r} exists already", field="code", value=code)
-        sites.add_site(
-            session,
-            Site(
-                code=code,
-                name=name,
-                timezone=timezone,
-                closed_weekdays=weekdays,
-                holidays=holidays,
-                created_at=ctx.now(),
-            ),
+            raise taken
+        row = Site(
+            code=code,
+            name=name,
+            timezone=timezone,
+            closed_weekdays=weekdays,
+            holidays=holidays,
+            created_at=ctx.now(),
         )
+        try:
+            sites.add_site(session, row)
+        except sites.SiteTaken:
+            raise taken from None
         after = {"site": code, "timezone": timezone, "closed": weekdays, "holidays": holidays}
         ctx.audit(session, "site-add", after=after)
     return SiteInfo(code, name, timezone, weekdays, holidays)
@@ -109,19 +112,16 @@ def close(
     end = end or start
     _check_closing(start, end, reason)
     with ctx.db.write() as session, session.begin():
+        ctx.lock(session, sites=[code], calendar=True)
         site_id = ctx.site_id(session, code)
         sites.add_closure(session, site_id, start, end, reason, ctx.now())
         after = {"site": code, "start": start, "end": end}
         ctx.audit(session, "site-close", after=after, reason=reason or None)
         why = f"site {code} closed {start}" + (f" to {end}" if end != start else "")
         why += f": {reason}" if reason else ""
-        changes = []
         touched = sites.participants_touching(session, site_id, start, end)
-        for done, participant_id in enumerate(touched, 1):
-            participant = participants.by_id(session, participant_id)
-            changes += ctx.replan(session, participant, reason=why)
-            if progress is not None and (done % 100 == 0 or done == len(touched)):
-                progress(done, len(touched))
+        # Planned per participant, written in bulk (planner.app.apply).
+        changes = replan_participants(ctx, session, touched, reason=why, progress=progress)
         return Outcome(changes=tuple(changes))
 
 

@@ -53,6 +53,7 @@ def add(
     """Add an unscheduled visit on a day; refused after a withdrawal or death."""
     label = _check(label, kind, time)
     with ctx.db.write() as session, session.begin():
+        ctx.lock(session, participants=[code])
         participant = ctx.participant(session, code)
         if participant.ended_on is not None and on > participant.ended_on:
             raise Conflict(

@@ -18,11 +18,25 @@ from planner.cli import (
     queries,
     serve,
     sites,
+    users,
     visits,
 )
 from planner.cli.root import main
 
 #: The modules whose import registers commands on :func:`main`.
-COMMAND_MODULES = (protocols, sites, enrol, queries, visits, audit, export, feeds, serve, db, demo)
+COMMAND_MODULES = (
+    protocols,
+    sites,
+    enrol,
+    queries,
+    visits,
+    audit,
+    export,
+    feeds,
+    users,
+    serve,
+    db,
+    demo,
+)
 
 __all__ = ["main"]

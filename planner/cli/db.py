@@ -1,4 +1,4 @@
-"""``planner db``: schema upgrades and backups."""
+"""``planner db``: schema upgrades, backups and checks."""
 
 from __future__ import annotations
 
@@ -56,3 +56,37 @@ def db_restore(ctx: click.Context, backup: str) -> None:
     if restored.kept:
         emit(f"the previous database was kept as {restored.kept}")
     emit(f"restored {restored.pages} pages from {backup}")
+
+
+@db.command("check")
+@click.pass_context
+def db_check(ctx: click.Context) -> None:
+    """Check the database: SQLite's integrity_check and foreign_key_check,
+    every stored value readable, and the audit trail's hash chain.
+
+    Prints what each check found; exits 0 when all is well, 1 otherwise.
+    Reads only; a file that does not exist is not created.
+    """
+    from planner.app.maintenance import check_database
+
+    report = check_database(root_option(ctx, "db"))
+    for finding in report.findings:
+        if not finding.problems:
+            emit(f"{finding.check}: {finding.note}")
+            continue
+        count = len(finding.problems)
+        emit(f"{finding.check}: {count} problem{'s' if count > 1 else ''}")
+        for problem in finding.problems:
+            emit(f"  {one_line(problem)}")
+    if report.sound:
+        emit("the database is sound")
+        return
+    failed = ", ".join(f.check for f in report.findings if f.problems)
+    click.echo(f"planner: error: the database is damaged ({failed})", err=True)
+    ctx.exit(1)
+
+
+def one_line(text: str) -> str:
+    """A problem as SQLite words it, on one line, control characters escaped."""
+    flat = " ".join(text.split())
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in flat)

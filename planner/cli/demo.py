@@ -1,12 +1,15 @@
-"""``planner demo``: two sites, every arm of both bundled protocols, calendars.
+"""``planner demo``: two sites, every arm of both bundled protocols, calendars,
+a coordinator's web login and a calendar feed for each site.
 
-Idempotent: sites and participants that exist already are left alone, so a
-second run adds nothing and fails on nothing.
+Idempotent: sites, participants, the login and the feeds that exist already
+are left alone, so a second run adds nothing and fails on nothing. The
+login's password and the feeds' links are secrets, printed only when made.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -14,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from planner.cli.params import DATE
-from planner.cli.root import emit, main, open_planner
+from planner.cli.root import emit, main, open_planner, root_option
 
 if TYPE_CHECKING:
     from planner.app import Planner
@@ -25,6 +28,12 @@ SITES = (
     ("WUH", "Asia/Shanghai", "Wuhan demo site"),
     ("NYC", "America/New_York", "New York demo site"),
 )
+#: The demo's web login: a coordinator of both sites.
+DEMO_USER = "demo"
+#: The label of the demo's feeds (one per site).
+DEMO_FEED_LABEL = "demo"
+#: Where `planner serve` answers by default.
+SERVED_AT = "http://127.0.0.1:8000/"
 #: Day 1 of the n-th participant at a site, in days from today.
 DAY1_OFFSETS = (-170, -60, -21, -9, -2, 3)
 
@@ -36,7 +45,7 @@ DAY1_OFFSETS = (-170, -60, -21, -9, -2, 3)
 @click.pass_context
 def demo(ctx: click.Context, out_dir: str, today: date | None) -> None:
     """Enrol demo participants in every arm, list what is due, write calendars."""
-    run_demo(open_planner(ctx), out_dir, today, emit)
+    run_demo(open_planner(ctx), out_dir, today, emit, root_option(ctx, "db"))
 
 
 def demo_enrolments(planner: Planner, today: date) -> list[Enrolment]:
@@ -67,7 +76,11 @@ def demo_enrolments(planner: Planner, today: date) -> list[Enrolment]:
 
 
 def run_demo(
-    planner: Planner, out_dir: str, today: date | None, emit: Callable[[str], None]
+    planner: Planner,
+    out_dir: str,
+    today: date | None,
+    emit: Callable[[str], None],
+    planner_db: str | None = None,
 ) -> None:
     from planner.cli.render import render_visits
 
@@ -89,8 +102,11 @@ def run_demo(
     for line in written:
         emit(line)
     emit("")
-    emit("Nurses can subscribe instead of importing: `planner feed create --site WUH` prints a")
-    emit("secret feed path; `planner serve` serves it on http://127.0.0.1:8000 (see README).")
+    for line in [*_demo_login(planner), *_demo_feeds(planner)]:
+        emit(line)
+    emit("")
+    emit(f"Serve the pages and the feeds: {serve_command(planner_db)}")
+    emit(f"then open {SERVED_AT} and log in as {DEMO_USER}.")
 
 
 def _new_enrolments(planner: Planner, today: date) -> list[Enrolment]:
@@ -117,3 +133,52 @@ def _write_calendars(planner: Planner, out_dir: str) -> list[str]:
         size = planner.exports.write(path, planner.exports.ics(ExportScope(site=code)))
         written.append(f"wrote {path} ({size} bytes)")
     return written
+
+
+def _demo_login(planner: Planner) -> list[str]:
+    """The demo coordinator, made once; its password is printed only then."""
+    from planner.core.errors import NotFound
+
+    try:
+        planner.users.one(DEMO_USER)
+    except NotFound:
+        added = planner.users.add(DEMO_USER, "coordinator", [code for code, _, _ in SITES])
+        return [
+            f"Web login (coordinator of {' and '.join(c for c, _, _ in SITES)}): "
+            f"user {DEMO_USER}, password {added.password}",
+            "(the password is shown only now)",
+        ]
+    return [
+        f"Web login: user {DEMO_USER} exists already (its password was shown when it was made);",
+        f"set a new one with `planner user passwd {DEMO_USER} --password-stdin`.",
+    ]
+
+
+def _demo_feeds(planner: Planner) -> list[str]:
+    """A feed of each demo site, made once; its secret link is printed only then."""
+    from planner.app import FeedScope
+
+    existing = {
+        feed.scope.value: feed.id
+        for feed in planner.feeds.list()
+        if feed.label == DEMO_FEED_LABEL and feed.scope.kind == "site" and feed.state == "active"
+    }
+    lines = []
+    for code, _, _ in SITES:
+        if code in existing:
+            number = existing[code]
+            lines.append(
+                f"Calendar feed of {code}: feed {number} exists already; "
+                f"`planner feed rotate {number}` prints a new link."
+            )
+        else:
+            made = planner.feeds.create(FeedScope("site", code), DEMO_FEED_LABEL)
+            lines.append(f"Calendar feed of {code}: {SERVED_AT.rstrip('/')}{made.path}")
+    return lines
+
+
+def serve_command(planner_db: str | None) -> str:
+    """The command that serves this database (``--db`` when one was given)."""
+    if planner_db is None:
+        return "planner serve"
+    return f"planner --db {shlex.quote(planner_db)} serve"

@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import click
 
-from planner.core.errors import Conflict, InputError, NotFound, PlannerError
+from planner.core.errors import Conflict, DatabaseDamaged, InputError, NotFound, PlannerError
 
 #: Library field names (the use cases' parameter names) and the options
 #: that give them. A field is named by its option only in a command that has
@@ -67,6 +67,9 @@ OPTIONS: dict[str, str] = {
 #: Appended when a site is unknown and there is no site to choose from.
 NO_SITES_HINT = "add one with `planner site add CODE --timezone ZONE`"
 
+#: Appended to the one line that says the database is damaged.
+DAMAGE_HINT = "run `planner db check`"
+
 #: Appended to errors about these fields: the command that fixes them.
 HINTS: dict[str, str] = {
     "schema": "run `planner db upgrade`",
@@ -106,6 +109,8 @@ def describe(error: PlannerError, ctx: click.Context | None = None) -> str:
     option = option_for(error.field, ctx)
     if option and _is_bad_value(error) and not _names_input(text, error.field or "", option):
         text = f"{option}: {text}"
+    if isinstance(error, DatabaseDamaged):
+        return f"{text}: {DAMAGE_HINT}"
     hint = HINTS.get(error.field or "")
     if hint and hint not in text:
         text = f"{text}; {hint}"
@@ -118,8 +123,9 @@ def describe(error: PlannerError, ctx: click.Context | None = None) -> str:
 
 
 def _names_input(text: str, field: str, option: str) -> bool:
-    """Whether ``text`` names the option, or the field in words (``per day``)."""
-    words = re.escape(field.replace("_", " "))
+    """Whether ``text`` names the option, or the field in words (``per day``,
+    ``day 1``)."""
+    words = re.escape(re.sub(r"(?<=[a-z])(?=\d)", " ", field.replace("_", " ")))
     return option in text or re.search(rf"\b{words}\b", text, re.IGNORECASE) is not None
 
 
@@ -161,12 +167,46 @@ def report(error: BaseException) -> NoReturn:
     if isinstance(error, PlannerError):
         fail(describe(error), error.exit_code)
     if _is_database_failure(error):
-        fail(f"database error: {' '.join(str(getattr(error, 'orig', error)).split())}", 1)
-    fail(f"unexpected {type(error).__name__}: {' '.join(str(error).split())}", 1)
+        fail(f"database error: {_first_line(getattr(error, 'orig', error))}", 1)
+    fail(f"unexpected {type(error).__name__}: {_first_line(error)}", 1)
+
+
+def _first_line(error: BaseException) -> str:
+    """A driver's message without what follows its first line (a PostgreSQL
+    error's statement and details): never SQL nor parameters."""
+    lines = str(error).strip().splitlines()
+    return " ".join(lines[0].split()) if lines else type(error).__name__
 
 
 def _is_database_failure(error: BaseException) -> bool:
-    """SQLAlchemy's OperationalError (locked, unreadable, gone), known without
-    importing SQLAlchemy here: the command line never talks to it directly."""
-    names = {cls.__name__ for cls in type(error).__mro__}
-    return "OperationalError" in names and hasattr(error, "orig")
+    """An error of SQLAlchemy's that wraps a driver's (and carries the SQL
+    statement and parameters, never printed), known without importing
+    SQLAlchemy here: the command line never talks to it directly."""
+    return hasattr(error, "orig") and hasattr(error, "statement")
+
+
+def raise_damage(error: Exception, db: str | None, ctx: click.Context | None) -> None:
+    """After an unexpected failure of a command, raise the damage instead if
+    its database turns out damaged (checked only now, on this rare path): a
+    flipped bit inside a row shows as a value the code cannot use, not as an
+    SQLite error."""
+    if isinstance(error, click.ClickException | click.exceptions.Exit | click.Abort):
+        return
+    from planner.app.maintenance import damaged
+
+    if damaged(db):
+        raise CommandFailed(DatabaseDamaged(), ctx) from error
+
+
+def refuse_memory(db: str | None) -> None:
+    """A command's database must outlive it: an in-memory one (``sqlite://``)
+    would lose every change when the command ends."""
+    from planner.app.maintenance import in_memory
+
+    if in_memory(db):
+        raise InputError(
+            "an in-memory database keeps nothing once the command ends; "
+            "give a database file or a server URL",
+            field="db",
+            value=db,
+        )

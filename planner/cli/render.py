@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from planner.cli.tables import plural
 from planner.cli.tables import render_csv as render_csv  # re-exported
 from planner.cli.tables import table as table  # re-exported
-from planner.core.visits import CSV_COLUMNS, VisitRecord
+from planner.core.visits import CSV_COLUMNS, VisitRecord, occurrence_text
 
 if TYPE_CHECKING:
     from planner.app import AuditRecord, CapacityProblem, FeedInfo, NewFeed, ProtocolInfo, SiteInfo
@@ -79,7 +79,7 @@ def visit_rows(
             r.time or "",
             *([r.site] if several_sites else []),
             r.visit_id,
-            f"{r.label} {r.occurrence}/{r.count}",
+            f"{r.label} {occurrence_text(r.occurrence, r.count)}",
             f"{r.window_start:%m-%d}..{r.window_end:%m-%d}",
         ]
         row += [_status(r)] if status else []
@@ -99,7 +99,9 @@ def visit_rows(
 def render_visits(
     records: Sequence[VisitRecord], fmt: Format, *, status: bool = True, count: bool = False
 ) -> str:
-    rows = [r.to_json() for r in records] if fmt != "table" else []
+    from planner.app.rows import visit_rows as json_rows  # not at start-up: app is heavy
+
+    rows = json_rows(records) if fmt != "table" else []
     return render_rows(
         rows, fmt, CSV_COLUMNS, lambda: visit_rows(records, status=status, count=count)
     )
@@ -109,8 +111,10 @@ def render_judged(
     records: Sequence[VisitAsOf], fmt: Format, key: Literal["days_left", "days_overdue"]
 ) -> str:
     """Due or overdue visits, each with the days left in its window or past it."""
-    days = [getattr(r, key)() for r in records]
-    rows = [{**r.visit.to_json(), key: n} for r, n in zip(records, days, strict=True)]
+    from planner.app.rows import judged_rows
+
+    rows = judged_rows(records, key)
+    days = [row[key] for row in rows]
     if key == "days_left":
         column = ("LEFT", ["last day" if n == 0 else f"{plural(n, 'day')} left" for n in days])
     else:
@@ -237,6 +241,8 @@ AUDIT_COLUMNS = ["at", "actor", "action", "participant", "visit", "before", "aft
 
 
 def render_audit(entries: Sequence[AuditRecord], fmt: Format) -> str:
+    from planner.app.rows import audit_rows, change_text
+
     body = [
         [
             e.at.strftime("%Y-%m-%d %H:%M"),
@@ -253,16 +259,4 @@ def render_audit(entries: Sequence[AuditRecord], fmt: Format) -> str:
             return "(no audit entries)"
         return table(["AT (UTC)", "ACTOR", "ACTION", "WHAT", "CHANGE"], body)
 
-    return render_rows([e.to_json() for e in entries], fmt, AUDIT_COLUMNS, text)
-
-
-def change_text(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
-    """``status scheduled→completed, actual 2026-03-08``: what a change changed."""
-    after = after or {}
-    before = before or {}
-    parts = [
-        f"{key} {before[key]}→{value}" if key in before else f"{key} {value}"
-        for key, value in after.items()
-        if key != "revision" and before.get(key, object()) != value
-    ]
-    return ", ".join(parts)
+    return render_rows(audit_rows(entries), fmt, AUDIT_COLUMNS, text)

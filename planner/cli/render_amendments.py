@@ -64,6 +64,13 @@ def render_versions(
 # ---------------------------------------------------------------------- diff
 
 
+def _only(arms: Sequence[str], every: Sequence[str]) -> str:
+    """`` in arm G2`` for a series of only some arms; nothing for one of every arm."""
+    if not every or set(arms) >= set(every):
+        return ""
+    return f" in arm{'s' if len(arms) > 1 else ''} {', '.join(arms)}"
+
+
 def render_diff(found: ProtocolDiff, fmt: str) -> str:
     """What changed between two versions, one series a paragraph."""
     if fmt == "json":
@@ -77,7 +84,9 @@ def render_diff(found: ProtocolDiff, fmt: str) -> str:
         lines.append("no change to arms or schedule")
     for entry in found.series:
         lines.append("")
-        lines.append(f"{entry.series} ({entry.label}): {entry.status}")
+        lines.append(
+            f"{entry.series} ({entry.label}){_only(entry.arms, found.arms)}: {entry.status}"
+        )
         if entry.status != "changed":
             lines.append(f"  {entry.summary}")
         for change in entry.changes:

@@ -11,22 +11,6 @@ from planner.cli.tables import plural, table, terminal_width, without_columns
 if TYPE_CHECKING:
     from planner.app.participants import ParticipantInfo
 
-PARTICIPANT_COLUMNS = (
-    "participant",
-    "site",
-    "protocol",
-    "protocol_version",
-    "arm",
-    "day1",
-    "status",
-    "status_date",
-    "next_visit",
-    "next_target",
-    "completed",
-    "missed",
-    "cancelled",
-    "scheduled",
-)
 _COUNTS = ("COMPLETED", "MISSED", "CANCELLED", "SCHEDULED")
 
 
@@ -99,4 +83,6 @@ def render_participants(infos: Sequence[ParticipantInfo], fmt: Format) -> str:
         lines.append(plural(len(infos), "participant"))
         return "\n".join(lines)
 
-    return render_rows([p.to_json() for p in infos], fmt, PARTICIPANT_COLUMNS, text)
+    from planner.app.rows import PARTICIPANT_COLUMNS, participant_rows
+
+    return render_rows(participant_rows(infos), fmt, PARTICIPANT_COLUMNS, text)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from planner.cli.errors import CommandFailed, report
+from planner.cli.errors import CommandFailed, raise_damage, refuse_memory, report
 from planner.core.errors import PlannerError
 
 if TYPE_CHECKING:
@@ -29,6 +29,9 @@ class PlannerCommand(click.Command):
             return super().invoke(ctx)
         except PlannerError as error:
             raise CommandFailed(error, ctx) from error
+        except Exception as error:
+            raise_damage(error, root_option(ctx, "db"), ctx)  # if the database is damaged
+            raise
 
 
 class CommandGroup(click.Group):
@@ -78,6 +81,7 @@ def open_planner(ctx: click.Context) -> Planner:
     """The application on the database of ``--db``, closed with the command."""
     from planner.app import Planner
 
+    refuse_memory(root_option(ctx, "db"))
     planner = Planner(root_option(ctx, "db"), actor=root_option(ctx, "actor"))
     ctx.call_on_close(planner.close)
     return planner

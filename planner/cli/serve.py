@@ -30,10 +30,12 @@ GRACE_SECONDS = 10
 )
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, access_log: bool) -> None:
-    """Serve calendar feeds over HTTP until SIGTERM or Ctrl-C.
+    """Serve the web page, the JSON API and calendar feeds until SIGTERM or Ctrl-C.
 
-    GET /feeds/<token>.ics (see `planner feed create`) and GET /healthz.
-    Put a reverse proxy with TLS in front of it for anything but this machine.
+    Pages at / (log in with an account from `planner user add`), the JSON API
+    at /api/v1/ (session or `planner user token`), GET /feeds/<token>.ics (see
+    `planner feed create`) and GET /healthz. Put a reverse proxy with TLS in
+    front of it for anything but this machine.
     """
     import uvicorn
 

@@ -73,14 +73,15 @@ def visit_miss(ctx: click.Context, visit_id: str, reason: str | None, revision: 
 @visit.command("undo")
 @click.argument("visit_id", metavar="VISIT_ID")
 @click.option("--reason", required=True, help="Why the record was wrong (audit trail).")
+@REVISION
 @click.pass_context
-def visit_undo(ctx: click.Context, visit_id: str, reason: str) -> None:
+def visit_undo(ctx: click.Context, visit_id: str, reason: str, revision: int | None) -> None:
     """Return a completed or missed visit to scheduled (a record made in error).
 
     What counted from it is re-planned from its planned date again. To
     correct a completion date: undo, then complete with the right date.
     """
-    outcome = open_planner(ctx).undo(visit_id, reason=reason)
+    outcome = open_planner(ctx).undo(visit_id, reason=reason, expected_revision=revision)
     _report_change(visit_id, outcome, "is scheduled again")
 
 

@@ -1,7 +1,7 @@
 """Strict parsing of the dates, durations and time zones people type.
 
 Each parser accepts one spelling (``YYYY-MM-DD``, ``15m``/``2h``/``1d`` or an
-ISO 8601 duration, an IANA zone name) and raises an
+ISO 8601 duration, the IANA name of a place's zone) and raises an
 :class:`~planner.core.errors.InputError` that names what was wrong, in words
 and as data (``field``, ``value``, ``allowed``).
 """
@@ -13,7 +13,7 @@ import zoneinfo
 from datetime import date, timedelta
 from functools import cache
 
-from planner.core.errors import InputError
+from planner.core.errors import InputError, PlannerError
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 EARLIEST = date(1900, 1, 1)
@@ -58,13 +58,34 @@ def _field(what: str, field: str | None) -> str | None:
     return what if what.isidentifier() else None
 
 
+#: Files of the time zone database that name no place: the computer's own
+#: setting (which differs from one computer to the next) and placeholders.
+NOT_PLACES = {
+    "localtime": "this computer's own setting, which differs from one computer to the next",
+    "Factory": "a placeholder for computers whose zone is not set",
+    "posixrules": "a default rule of the time zone database",
+}
+
+
 @cache
 def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in NOT_PLACES and not name.startswith(("posix/", "right/"))
+    )
 
 
 def check_zone(name: str, *, field: str = "timezone") -> str:
-    """An IANA time zone name such as ``Asia/Shanghai``."""
+    """An IANA time zone name of a place, such as ``Asia/Shanghai``."""
+    if name in NOT_PLACES:
+        raise InputError(
+            f"time zone {name!r} is {NOT_PLACES[name]}, not a place's zone; use an IANA "
+            "name such as Asia/Shanghai or America/New_York",
+            field=field,
+            value=name,
+            allowed="an IANA time zone name",
+        )
     if name not in _zones():
         raise InputError(
             f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai or "
@@ -112,3 +133,36 @@ def parse_duration(text: str, what: str = "duration", *, field: str | None = Non
             allowed="more than zero, at most 28 days",
         )
     return value
+
+
+def zone_info(name: str) -> zoneinfo.ZoneInfo:
+    """A stored zone, or a PlannerError if this computer's time zone data
+    lacks it (a site added where the data was newer)."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise PlannerError(
+            f"the time zone {name!r} is not in this computer's time zone data; "
+            "it may need newer time zone data (the tzdata package)",
+            field="timezone",
+            value=name,
+        ) from None
+
+
+#: Day 1 of a participant lies in these years: enough for records of past
+#: trials and for planning, not so far that visits land in centuries to come.
+DAY1_EARLIEST = date(1950, 1, 1)
+DAY1_LATEST = date(2100, 12, 31)
+
+
+def check_day1(day: date, field: str = "day1") -> date:
+    """A participant's day 1, within DAY1_EARLIEST..DAY1_LATEST."""
+    if not DAY1_EARLIEST <= day <= DAY1_LATEST:
+        raise InputError(
+            f"day 1 {day.isoformat()} is outside {DAY1_EARLIEST.isoformat()} to "
+            f"{DAY1_LATEST.isoformat()}, the dates a participant's day 1 may have",
+            field=field,
+            value=day.isoformat(),
+            allowed=f"{DAY1_EARLIEST.isoformat()}..{DAY1_LATEST.isoformat()}",
+        )
+    return day

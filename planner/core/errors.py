@@ -107,3 +107,13 @@ def out_of_range(
         value=value,
         allowed=f"{low}..{high}",
     )
+
+
+class DatabaseDamaged(PlannerError):
+    """The database's file is damaged (corrupt pages, unreadable values): exit 1.
+
+    The message says so and nothing more; a full check says what is wrong.
+    """
+
+    def __init__(self, message: str = "the database is damaged", **data: Any) -> None:
+        super().__init__(message, field=data.pop("field", "integrity"), **data)

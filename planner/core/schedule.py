@@ -15,8 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
 from typing import NamedTuple
 
-import pendulum
-
 from planner.core.errors import ScheduleError
 from planner.core.protocol import Series, StudyProtocol
 
@@ -83,6 +81,8 @@ def day_of_study(day1: date, day: int) -> date:
 
 def add_months(reference: date, months: int) -> date:
     """Calendar months after a date, clamped at the end of the month."""
+    import pendulum  # only protocols with monthly timing need it
+
     try:
         added = pendulum.Date(reference.year, reference.month, reference.day).add(months=months)
     except (OverflowError, ValueError):

@@ -69,14 +69,28 @@ def visit_uid(protocol: str, participant: str, event: str, occurrence: int) -> s
     """The iCalendar UID of a visit: stable forever, opaque, not a row id.
 
     The UUID 5 of protocol, participant, event and occurrence (RFC 4122),
-    computed as :func:`uuid.uuid5` does, without building UUID objects.
+    computed as :func:`uuid.uuid5` does, without building UUID objects: the
+    SHA-1 of namespace and name in hex, its 13th digit set to the version (5)
+    and its 17th to the RFC 4122 variant (top bits ``10``).
     """
-    name = "\x1f".join((protocol, participant, event, str(occurrence)))
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode("utf-8")).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}@{UID_DOMAIN}"
+    digest = _UID_HASH.copy()  # the namespace, hashed once
+    digest.update(f"{protocol}\x1f{participant}\x1f{event}\x1f{occurrence}".encode())
+    t = digest.hexdigest()
+    return f"{t[:8]}-{t[8:12]}-5{t[13:16]}-{_VARIANT[t[16]]}{t[17:20]}-{t[20:32]}@{UID_DOMAIN}"
+
+
+_UID_HASH = hashlib.sha1(_NAMESPACE_BYTES)
+#: A hex digit with its top two bits set to ``10`` (the RFC 4122 variant).
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+def occurrence_text(occurrence: int, count: int) -> str:
+    """Which occurrence of how many, as people read it: ``2/3``. An occurrence
+    beyond the count of the participant's protocol version (one an amendment
+    dropped, kept as history) reads ``4 (dropped)``, never ``4/3``."""
+    if occurrence <= count:
+        return f"{occurrence}/{count}"
+    return f"{occurrence} (dropped)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,9 @@
 """The ASGI application: routes, start-up and a graceful stop.
 
+Routes: the calendar feeds and ``/healthz`` (:mod:`planner.server.feeds`), the
+JSON API (:mod:`planner.server.api`) and the coordinators' pages
+(:mod:`planner.server.web`).
+
 ``create_app()`` with no arguments opens the database of ``PLANNER_DB`` (what
 ``planner serve`` sets for its workers); ``PLANNER_ACCESS_LOG=0`` turns the
 access log off. At start each worker opens the database; at stop (SIGTERM
@@ -21,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from planner.app import Clock, FeedCache, Planner
+from planner.server import api, web
 from planner.server.caching import GzipCache
 from planner.server.feeds import feed, healthz, method_not_allowed, not_found, server_error
 from planner.server.frame import Frame, setup_access_log
@@ -87,9 +92,13 @@ def create_app(
         routes=[
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/feeds/{name}", feed, methods=["GET", "HEAD"]),
+            *api.ROUTES,
+            *web.routes(),
         ],
         exception_handlers={404: not_found, 405: method_not_allowed, Exception: server_error},
         lifespan=state.lifespan,
     )
+    # "/feeds/" is the 404 of any other miss, never a redirect to the /feeds page.
+    app.router.redirect_slashes = False
     app.state.server = state
     return Frame(app)

@@ -1,5 +1,6 @@
-"""What every response gets, whatever answered it: security headers, and one
-line in the access log with the feed's secret path redacted.
+"""What every response gets, whatever answered it (feeds, pages, the API,
+errors): security headers, and one line in the access log with the feed's
+secret path redacted.
 
 The frame wraps the whole application, so 404s, 405s and 500s get the same
 headers as feeds. The access log never shows a path under ``/feeds/`` nor
@@ -17,11 +18,21 @@ from planner.core.feeds import redact
 
 ACCESS_LOG = logging.getLogger("planner.access")
 
+#: The pages run no script at all and load styles and images from this
+#: server only; no other site may frame them (clickjacking), forms post here.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
 #: On every response. ``no-referrer``: a page opened from a calendar event
 #: never learns the feed's secret address.
 HEADERS = (
     (b"referrer-policy", b"no-referrer"),
     (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode("ascii")),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
 )
 
 Scope = dict[str, Any]

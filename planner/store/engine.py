@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from planner.core.errors import InputError
+from planner.store.failures import on_error
 
 BUSY_TIMEOUT_MS = 30_000
 #: ``PRAGMA synchronous`` in WAL mode: FULL syncs the WAL at every commit, so
@@ -32,6 +33,15 @@ def resolve_url(db: str | None) -> URL:
     if db is not None and not db.strip():
         raise InputError("the database name is empty; give a database file or URL", field="db")
     db = db or os.environ.get("PLANNER_DB") or DEFAULT_DB
+    try:
+        db.encode("utf-8")  # before any file is made: SQLAlchemy's URLs are text
+    except UnicodeEncodeError:
+        shown = os.fsencode(db)
+        raise InputError(
+            f"the database path {shown!r} is not UTF-8 text; rename the file or folder",
+            field="db",
+            value=shown,
+        ) from None
     if "://" not in db:
         return URL.create("sqlite", database=os.path.abspath(db))
     try:
@@ -58,12 +68,17 @@ def make_engine(url: URL | str, *, foreign_keys: bool = True) -> Engine:
     url = make_url(url) if isinstance(url, str) else url
     if not is_sqlite(url):
         try:
-            return create_engine(url, pool_pre_ping=True)
-        except (NoSuchModuleError, ArgumentError, ImportError) as error:
+            server = create_engine(url, pool_pre_ping=True)
+        except (NoSuchModuleError, ArgumentError, ImportError):
             raise InputError(
-                f"database {url.render_as_string()!r} cannot be used: {error}", field="db"
+                f"database {url.render_as_string()!r} cannot be used: planner knows SQLite "
+                "files and PostgreSQL servers (postgresql+psycopg://USER@HOST/NAME)",
+                field="db",
             ) from None
+        event.listen(server, "handle_error", on_error)
+        return server
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine, "handle_error", on_error)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -5,19 +5,21 @@ place. They never replace the database or its companions, anything that is
 not a regular file (a FIFO, a device, a folder), nor, unless forced, another
 SQLite database. New files get the database file's permissions (0600 when
 there is no file), and temporary files are removed on failure; those a killed
-run left behind are removed by the next write into the same folder.
+run left behind are removed by the next write into the same folder. A full
+disk, or any other failure to write, is one sentence naming the file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
 
-from planner.core.errors import InputError
+from planner.core.errors import InputError, PlannerError
 
 #: Temporary files are named so: the next write removes its stale ones.
 TEMP_PREFIX, TEMP_SUFFIX = ".planner-", ".tmp"
@@ -128,14 +130,35 @@ def write_atomically(
             field="output",
             value=path,
         )
-    temporary, written = _temporary_copy(folder, chunks, mode)
     try:
-        os.replace(temporary, real)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+        temporary, written = _temporary_copy(folder, chunks, mode)
+        try:
+            os.replace(temporary, real)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as error:
+        if error.errno is None:  # not the system refusing a write: the stream's own failure
+            raise
+        raise unwritten(path, error, "output") from None
     return written
+
+
+def unwritten(path: str, error: OSError, field: str) -> PlannerError:
+    """Why ``path`` could not be written, in one sentence: a full disk (exit 1),
+    or a place the user chose that cannot take files (exit 2)."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return PlannerError(f"cannot write {path!r}: the disk is full", field=field, value=path)
+    if error.errno == errno.EFBIG:
+        return PlannerError(
+            f"cannot write {path!r}: the file is larger than this system allows",
+            field=field,
+            value=path,
+        )
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return InputError(f"cannot write {path!r}: {error.strerror}", field=field, value=path)
+    return PlannerError(f"cannot write {path!r}: {error.strerror}", field=field, value=path)
 
 
 def _folder_for_files(folder: str) -> tuple[str, bool]:
@@ -208,11 +231,13 @@ def write_files_atomically(
             temporaries[target], sizes[name] = _temporary_copy(real, chunks, mode)
         for target, temporary in temporaries.items():
             os.replace(temporary, target)
-    except BaseException:
+    except BaseException as error:
         for temporary in temporaries.values():
             if os.path.exists(temporary):
                 os.unlink(temporary)
         if created:
             os.rmdir(real)
+        if isinstance(error, OSError) and error.errno is not None:
+            raise unwritten(folder, error, "out_dir") from None
         raise
     return sizes

@@ -19,13 +19,15 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from planner.core.errors import SchemaError
 from planner.store.backup import backup_to
 from planner.store.engine import is_sqlite, make_engine, sqlite_path
+from planner.store.failures import DatabaseBusy, driver_message
+from planner.store.repository import locks
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 #: The migrations, oldest first, and the newest. A test keeps them equal to the
 #: scripts in ``migrations/``, so start-up needs no scan of those scripts.
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 HEAD = REVISIONS[-1]
 
 
@@ -42,16 +44,18 @@ def alembic_config(url: URL) -> Config:
 
 def current_revision(engine: Engine) -> str | None:
     """The schema revision, None for an empty database; SchemaError otherwise."""
+    # A reading transaction (plain BEGIN on SQLite): opening a database never
+    # takes the write lock, so readers never queue behind a writer.
     try:
-        with engine.connect() as connection:
+        with engine.execution_options(readonly=True).connect() as connection:
             tables = inspect(connection).get_table_names()
             if "alembic_version" not in tables:
                 if tables:
                     raise SchemaError("the database holds tables but is not a planner database")
                 return None
             rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    except DatabaseError as error:  # also OperationalError: locked, unreadable
-        raise SchemaError(f"cannot open the database: {error.orig}") from None
+    except DatabaseError as error:  # what failures.on_error left: no SQL in the message
+        raise SchemaError(f"cannot open the database: {driver_message(error)}") from None
     return str(rows[0][0]) if rows else None
 
 
@@ -97,12 +101,16 @@ def _create(url: URL, engine: Engine) -> None:
         try:
             upgrade(url, backup=False)
             return
-        except OperationalError as error:
-            if "locked" not in str(error.orig) or attempt == 19:
-                raise SchemaError(f"cannot create the database: {error.orig}") from None
+        except (OperationalError, DatabaseBusy) as error:
+            if not _busy(error) or attempt == 19:
+                raise SchemaError(f"cannot create the database: {driver_message(error)}") from None
             time.sleep(0.1 * (attempt + 1))
             if current_revision(engine) == HEAD:
                 return
+
+
+def _busy(error: Exception) -> bool:
+    return isinstance(error, DatabaseBusy) or "locked" in driver_message(error)
 
 
 def _refuse_newer(revision: str) -> None:
@@ -115,6 +123,9 @@ def _refuse_newer(revision: str) -> None:
 
 def upgrade(url: URL, *, backup: bool = True, now: datetime | None = None) -> str | None:
     """Upgrade to HEAD; return the path of the backup made, if any."""
+    if url.get_backend_name() == "postgresql":
+        _upgrade_in_turn(url)
+        return None
     engine = make_engine(url, foreign_keys=False)
     try:
         revision = current_revision(engine)
@@ -134,3 +145,27 @@ def upgrade(url: URL, *, backup: bool = True, now: datetime | None = None) -> st
 
     command.upgrade(alembic_config(url), "head")
     return copy
+
+
+def _upgrade_in_turn(url: URL) -> None:
+    """Upgrade a PostgreSQL database in one transaction holding an advisory
+    lock: processes upgrading (or creating) it at once take turns, and the
+    later ones find the work done. Nothing is copied aside: the server's own
+    backups are the operator's business."""
+    from alembic import command
+
+    engine = make_engine(url, foreign_keys=False)
+    try:
+        with engine.connect() as connection, connection.begin():
+            locks.migrations(connection)
+            # Read on another connection: what an earlier holder committed.
+            revision = current_revision(engine)
+            if revision == HEAD:
+                return
+            if revision is not None:
+                _refuse_newer(revision)
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()

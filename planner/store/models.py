@@ -197,3 +197,63 @@ class Feed(Base):
 #: The tables themselves, for bulk Core inserts (executemany, no ORM objects).
 participants_table = cast(Table, Participant.__table__)
 visits_table = cast(Table, Visit.__table__)
+
+
+# ------------------------------------------------------------------ users
+# Accounts of the web page and the JSON API (revision 0007). Secrets are never
+# stored: a password as its Argon2 hash, a session id or API token as its SHA-256 digest.
+
+
+class User(Base):
+    """A person who logs in: a role, and the sites they see (all, or those in ``user_sites``)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Lower case; also the audit trail's actor for the user's changes.
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: admin, coordinator or viewer
+    role: Mapped[str] = mapped_column(String(16))
+    all_sites: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    #: Failed logins in a row, and until when the name is refused because of them.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class UserSite(Base):
+    """A site a user sees (when the user does not see all sites)."""
+
+    __tablename__ = "user_sites"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+
+
+class UserSession(Base):
+    """A login: the SHA-256 digest of its random id (the cookie), never the id."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ApiToken(Base):
+    """A bearer token of the JSON API: its SHA-256 digest, never the token."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

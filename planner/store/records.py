@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import fields
 from functools import lru_cache
 from typing import Any
 
@@ -10,8 +11,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
 from planner.core.protocol import Series, StudyProtocol, parse
-from planner.core.schedule import study_day
-from planner.core.visits import UNSCHEDULED, VisitRecord, visit_id, visit_uid
+from planner.core.visits import UNSCHEDULED, VisitRecord, visit_uid
 from planner.store.models import Participant, ProtocolVersion, Site, Visit
 
 AnySelect = Select[*tuple[Any, ...]]
@@ -67,6 +67,10 @@ def parse_snapshot(source: str, name: str) -> StudyProtocol:
     return parse(source, name)
 
 
+#: Series facts kept by a :class:`ProtocolCache` (then it starts again).
+FIXED_KEPT = 8192
+
+
 class ProtocolCache:
     """Protocol versions parsed once, by row id.
 
@@ -77,6 +81,9 @@ class ProtocolCache:
     def __init__(self) -> None:
         self._versions: dict[int, tuple[StudyProtocol, int]] = {}
         self._series: dict[tuple[int, str, str], Series] = {}
+        #: What a series contributes to a record, by (version, arm, event,
+        #: weight): :func:`to_records` fills it (at most :data:`FIXED_KEPT`).
+        self.fixed: dict[tuple[int, str, str, float | None], tuple[Any, ...]] = {}
 
     def get(self, connection: Connection, version_id: int) -> tuple[StudyProtocol, int]:
         found = self._versions.get(version_id)
@@ -146,72 +153,105 @@ def scientific(value: float) -> str:
     return f"{mantissa}×10^{int(exponent)}"
 
 
+#: The fields of a record in the order :func:`to_records` gives their values.
+_ORDER = (
+    "visit_id", "participant", "site", "protocol", "protocol_version", "arm", "event", "label",
+    "kind", "contact", "setting", "occurrence", "count", "study_day", "ideal", "target",
+    "window_start", "window_end", "time", "duration_minutes", "timezone", "status", "actual",
+    "deviation", "revision", "updated", "dose", "uid",
+)  # fmt: skip
+if tuple(field.name for field in fields(VisitRecord)) != _ORDER:
+    raise ImportError("VisitRecord's fields changed: update planner.store.records._ORDER")
+
+
+def _builder() -> Callable[..., VisitRecord]:
+    """A function of a record's field values (in :data:`_ORDER`) that makes
+    the record by setting its slots one by one, as the dataclass's generated
+    ``__init__`` does (and generated the same way), but through each slot's
+    own setter: a frozen dataclass's ``__init__`` goes through
+    ``object.__setattr__`` for each of 28 fields, about three times as slow,
+    and records are made by the hundred thousand. The records are the same
+    (equal, same hash)."""
+    lines = [f"def build({', '.join(_ORDER)}):", "    record = new(VisitRecord)"]
+    lines += [f"    set_{name}(record, {name})" for name in _ORDER]
+    lines.append("    return record")
+    scope: dict[str, Any] = {"new": object.__new__, "VisitRecord": VisitRecord}
+    scope.update({f"set_{name}": getattr(VisitRecord, name).__set__ for name in _ORDER})
+    exec("\n".join(lines), scope)
+    build: Callable[..., VisitRecord] = scope["build"]
+    return build
+
+
+_build = _builder()
+
+
 def read_records(
     connection: Connection, query: AnySelect, cache: ProtocolCache
 ) -> Iterator[VisitRecord]:
-    """Run a :func:`visit_select` query; yield its rows as records."""
-    return to_records(connection, iter(connection.execute(query)), cache)
+    """Run a :func:`visit_select` query; yield its rows as records, fetched
+    ``yield_per`` rows at a time when the query streams, else all at once."""
+    result = connection.execute(query)
+    if query.get_execution_options().get("yield_per"):
+        return to_records(connection, (row for part in result.partitions() for row in part), cache)
+    return to_records(connection, result.fetchall(), cache)
 
 
 def to_records(
-    connection: Connection, rows: Iterator[Any], cache: ProtocolCache
+    connection: Connection, rows: Iterable[Any], cache: ProtocolCache
 ) -> Iterator[VisitRecord]:
-    """Rows of :func:`visit_select` as records (arguments in field order: a hot loop)."""
-    # What a series contributes, once per (version, arm, event, weight).
-    known: dict[tuple[int, str, str, float | None], tuple[Any, ...]] = {}
+    """Rows of :func:`visit_select` as records (arguments in field order: a hot loop).
+
+    What a series contributes is worked out once per (version, arm, event,
+    weight) and kept in ``cache``; per row there is the visit id (formatted as
+    :meth:`VisitId.to_string` does), the study day (as
+    :func:`~planner.core.schedule.study_day` counts it) and the UID.
+    """
+    known = cache.fixed
+    uid, build = visit_uid, _build
     for row in rows:
         (event, occurrence, ideal, target, w_start, w_end, time, duration, status, actual,
          deviation, revision, updated, participant, arm, day1, weight, version_id, site,
-         zone, kind, own_label) = row  # fmt: skip
-        key = (version_id, arm, event, weight)
-        fixed = known.get(key)
-        if event == UNSCHEDULED:
-            protocol, version = cache.get(connection, version_id)
-            fixed = _unscheduled(protocol.id, version, own_label, kind, occurrence)
-        elif fixed is None:
-            protocol, version = cache.get(connection, version_id)
-            series = cache.series(connection, version_id, arm, event)
-            fixed = known[key] = (
-                protocol.id,
-                version,
-                series.label,
-                series.kind,
-                series.contact,
-                series.setting,
-                series.timing.size,
-                dose_text(protocol, arm, series, weight),
-            )
+         zone, kind, _label) = row  # fmt: skip
+        fixed = known.get((version_id, arm, event, weight))
+        if fixed is None or event == UNSCHEDULED:
+            fixed = _fixed(connection, cache, known, row)
         protocol_id, version, label, kind, contact, setting, count, dose = fixed
-        yield VisitRecord(
-            visit_id(participant, event, occurrence),
-            participant,
-            site,
-            protocol_id,
-            version,
-            arm,
-            event,
-            label,
-            kind,
-            contact,
-            setting,
-            occurrence,
-            count,
-            study_day(day1, target),
-            ideal,
-            target,
-            w_start,
-            w_end,
-            time,
-            duration,
-            zone,
-            status,
-            actual,
-            bool(deviation),
-            revision,
-            updated,
-            dose,
-            visit_uid(protocol_id, participant, event, occurrence),
-        )
+        day = (target - day1).days
+        yield build(
+            f"{participant}/{event}/{occurrence}", participant, site, protocol_id, version, arm,
+            event, label, kind, contact, setting, occurrence, count,
+            day + 1 if day >= 0 else day, ideal, target, w_start, w_end, time, duration, zone,
+            status, actual, bool(deviation), revision, updated, dose,
+            uid(protocol_id, participant, event, occurrence),
+        )  # fmt: skip
+
+
+def _fixed(
+    connection: Connection,
+    cache: ProtocolCache,
+    known: dict[tuple[int, str, str, float | None], tuple[Any, ...]],
+    row: Any,
+) -> tuple[Any, ...]:
+    """What a row's series contributes to its record (remembered in ``known``,
+    except for unscheduled visits, whose label and kind are their own)."""
+    event, occurrence, arm, weight, version_id = row[0], row[1], row[14], row[16], row[17]
+    protocol, version = cache.get(connection, version_id)
+    if event == UNSCHEDULED:
+        return _unscheduled(protocol.id, version, row[21], row[20], occurrence)
+    series = cache.series(connection, version_id, arm, event)
+    if len(known) >= FIXED_KEPT:
+        known.clear()
+    found = known[(version_id, arm, event, weight)] = (
+        protocol.id,
+        version,
+        series.label,
+        series.kind,
+        series.contact,
+        series.setting,
+        series.timing.size,
+        dose_text(protocol, arm, series, weight),
+    )
+    return found
 
 
 def _unscheduled(

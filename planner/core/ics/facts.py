@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from planner.core.visits import UNSCHEDULED, VisitRecord
+from planner.core.visits import UNSCHEDULED, VisitRecord, occurrence_text
 
 _CONTACT = {"in-person": "in person", "phone": "by phone"}
 _SUFFIX = {"completed": " (done)", "missed": " (missed)", "cancelled": " (cancelled)"}
@@ -38,7 +38,7 @@ def summary(visit: VisitRecord) -> str:
     if visit.event == UNSCHEDULED:
         what = f"Unscheduled visit {visit.occurrence}"
     else:
-        what = f"{visit.label} {visit.occurrence}/{visit.count}"
+        what = f"{visit.label} {occurrence_text(visit.occurrence, visit.count)}"
     base = f"{visit.participant} · {what} · {visit.arm}"
     return base + _SUFFIX.get(visit.status, "")
 

@@ -14,11 +14,12 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 from icalendar.parser import param_value
 
+from planner.core.dates import zone_info as stored_zone
 from planner.core.ics.facts import event_date
 from planner.core.ics.text import utc, wall
 from planner.core.visits import VisitRecord
@@ -46,11 +47,8 @@ def zone_ranges(visits: Iterable[VisitRecord]) -> dict[str, tuple[date, date]]:
 
 @lru_cache(maxsize=256)
 def zone_info(name: str) -> ZoneInfo:
-    """The zone named ``name``, or ValueError."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"unknown time zone {name!r}") from error
+    """The zone named ``name``; a PlannerError naming it if this computer lacks it."""
+    return stored_zone(name)
 
 
 @lru_cache(maxsize=256)
@@ -122,11 +120,16 @@ def vtimezone(zone: str, first: date, last: date) -> bytes:
     its own, which every reader understands alike.
     """
     zone_info(zone)  # a clear error for an unknown zone
-    timezone = Timezone.from_tzid(
-        zone,
-        first_date=_year_start(first - ZONE_PAD_BEFORE),
-        last_date=_year_start(last + ZONE_PAD_AFTER, following=True),
-    )
+    first_year = _year_start(first - ZONE_PAD_BEFORE)
+    return _vtimezone(zone, first_year, _year_start(last + ZONE_PAD_AFTER, following=True))
+
+
+@lru_cache(maxsize=256)
+def _vtimezone(zone: str, first_date: date, last_date: date) -> bytes:
+    """The VTIMEZONE of ``zone`` over whole years: a pure function of its
+    arguments (and of the machine's tzdata), built once per process since
+    building one takes icalendar far longer than rendering thousands of events."""
+    timezone = Timezone.from_tzid(zone, first_date=first_date, last_date=last_date)
     timezone.subcomponents = list(_single_observances(timezone))
     block: bytes = timezone.to_ical()  # Component.to_ical is not annotated
     return block

@@ -62,6 +62,8 @@ class ProtocolDiff:
     arms_added: tuple[str, ...]
     arms_removed: tuple[str, ...]
     series: tuple[SeriesDiff, ...]
+    #: The arms of the later version (a series for only some of them says which).
+    arms: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -111,7 +113,7 @@ def windows_text(series: Series) -> str:
     """``±3 days`` when every occurrence has the same window, else one per occurrence."""
     texts = [_window(series.window_for(n)) for n in range(1, series.timing.size + 1)]
     if len(set(texts)) == 1:
-        return f"{texts[0]} days"
+        return f"{texts[0]} {'day' if texts[0] == '±1' else 'days'}"
     return f"{', '.join(texts)} days"
 
 
@@ -212,4 +214,5 @@ def diff(
         tuple(code for code in new_arms if code not in old_arms),
         tuple(code for code in old_arms if code not in new_arms),
         tuple(entry for entry in entries if entry is not None),
+        tuple(new_arms),
     )

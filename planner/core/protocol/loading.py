@@ -23,15 +23,20 @@ from planner.core.protocol.model import StudyProtocol
 
 #: The largest protocol file read, in bytes.
 MAX_FILE_BYTES = 2_000_000
+#: What a file of tables or arrays nested hundreds deep gets (Python's parser
+#: and validator recurse once per level).
+TOO_DEEP = "has tables or arrays nested too deeply; a protocol needs a few levels"
 
 
 def parse(text: str, source: str = "<protocol>") -> StudyProtocol:
     """Parse and validate a protocol from TOML text; raise ProtocolError."""
     try:
         data = tomllib.loads(text)
+        return validate(data, source)
     except tomllib.TOMLDecodeError as error:
         raise ProtocolError(source, [("", f"is not valid TOML: {error}")]) from None
-    return validate(data, source)
+    except RecursionError:
+        raise ProtocolError(source, [("", TOO_DEEP)]) from None
 
 
 def load(path: str) -> StudyProtocol:
@@ -67,6 +72,8 @@ def validate(data: Any, source: str = "<protocol>") -> StudyProtocol:
     except ValidationError as error:
         described = [describe(e) for e in error.errors()]
         raise ProtocolError(source, list(dict.fromkeys(described))) from None
+    except RecursionError:
+        raise ProtocolError(source, [("", TOO_DEEP)]) from None
     problems = list(check_semantics(protocol))
     if problems:
         raise ProtocolError(source, problems)

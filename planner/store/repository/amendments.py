@@ -1,4 +1,5 @@
-"""What protocol amendments read and write: versions, who is on them, the move."""
+"""What protocol amendments read: versions and who is on them (the move is written
+in bulk, :func:`planner.store.repository.bulk.move_participants`)."""
 
 from __future__ import annotations
 
@@ -45,10 +46,3 @@ def by_codes(session: Session, codes: Sequence[str]) -> dict[str, Participant]:
         )
         found.update({row.code: row for row in rows})
     return found
-
-
-def move_participant(session: Session, row: Participant, version_id: int, arm: str) -> None:
-    """Put a participant on another protocol version (and arm)."""
-    row.protocol_version_id = version_id
-    row.arm = arm
-    session.flush()

@@ -62,7 +62,9 @@ def add(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         row = {**values, "id": last_id + offset}
         row["hash"] = previous = row_hash(previous, row)
         chained.append(row)
-    session.execute(insert(AuditEntry), chained)
+    # A Core insert: one executemany even when rows leave different columns empty
+    # (the ORM's bulk insert splits the batch wherever the set of NULLs changes).
+    session.connection().execute(insert(AuditEntry), chained)
     if session.get_bind().dialect.name == "postgresql":
         # Explicit ids do not move the sequence: move it, so no id is handed out twice.
         session.execute(text("SELECT setval('audit_id_seq', :last)"), {"last": chained[-1]["id"]})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from planner.store.models import Participant, ProtocolVersion, Site, Visit, participants_table
+from planner.store.repository import inserts
 
 
 class CodeTaken(Exception):
@@ -45,6 +46,25 @@ def insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert participants in one statement; :class:`CodeTaken` on a race."""
     try:
         session.connection().execute(insert(participants_table), rows)
+    except IntegrityError:
+        raise CodeTaken from None
+
+
+#: The values of a new participant, in the order :func:`new_rows` takes them.
+NEW_COLUMNS = (
+    "code", "protocol_version_id", "arm", "site_id", "day1", "weight_kg", "status", "created_at",
+)  # fmt: skip
+
+
+def new_rows(session: Session) -> inserts.Rows:
+    """Converts new participants (values in :data:`NEW_COLUMNS` order) for :func:`insert_rows`."""
+    return inserts.Rows(session, participants_table, NEW_COLUMNS)
+
+
+def insert_rows(session: Session, rows: inserts.Rows, values: Iterable[tuple[Any, ...]]) -> None:
+    """Insert many converted participants at once; :class:`CodeTaken` on a race."""
+    try:
+        inserts.insert(session, rows, values)
     except IntegrityError:
         raise CodeTaken from None
 

@@ -81,19 +81,24 @@ def due(
     session: Session, cache: ProtocolCache, site_id: int, first: date, end: date, where: Filter
 ) -> list[VisitRecord]:
     """Scheduled visits at a site with ``first <= target < end``."""
-    connection = session.connection()
     query = _UPCOMING.where(*where.conditions()) if where != Filter() else _UPCOMING
-    rows = connection.execute(query, {"site": site_id, "first": first, "end": end})
-    return list(to_records(connection, iter(rows), cache))
+    return _fetch(session, cache, query, {"site": site_id, "first": first, "end": end})
 
 
 def overdue(
     session: Session, cache: ProtocolCache, site_id: int, cutoff: date
 ) -> list[VisitRecord]:
     """Scheduled visits at a site whose window ended before ``cutoff``."""
+    return _fetch(session, cache, _OVERDUE, {"site": site_id, "cutoff": cutoff})
+
+
+def _fetch(
+    session: Session, cache: ProtocolCache, query: AnySelect, params: dict[str, Any]
+) -> list[VisitRecord]:
+    """A prepared query's rows, fetched at once, as records."""
     connection = session.connection()
-    rows = connection.execute(_OVERDUE, {"site": site_id, "cutoff": cutoff})
-    return list(to_records(connection, iter(rows), cache))
+    rows = connection.execute(query, params).fetchall()
+    return list(to_records(connection, rows, cache))
 
 
 def _by_window_end(query: AnySelect) -> AnySelect:
@@ -108,31 +113,51 @@ def _by_window_end(query: AnySelect) -> AnySelect:
     )
 
 
+_DUE_ON = _by_window_end(
+    visit_select().where(
+        Visit.site_id == bindparam("site"),
+        Visit.status == "scheduled",
+        Visit.window_start <= bindparam("day", type_=Date),
+        Visit.window_end >= bindparam("day", type_=Date),
+    )
+)
+
+_OVERDUE_ON = _by_window_end(
+    visit_select().where(
+        Visit.site_id == bindparam("site"),
+        Visit.status == "scheduled",
+        Visit.window_end < bindparam("day", type_=Date),
+    )
+)
+
+
 def due_on(
     session: Session, cache: ProtocolCache, site_id: int, day: date, where: Filter
 ) -> list[VisitRecord]:
     """Scheduled visits at a site whose window holds ``day``, by window end."""
-    query = visit_select().where(
-        Visit.site_id == site_id,
-        Visit.status == "scheduled",
-        Visit.window_start <= day,
-        Visit.window_end >= day,
-        *where.conditions(),
-    )
-    return _run(session, _by_window_end(query), cache)
+    query = _DUE_ON.where(*where.conditions()) if where != Filter() else _DUE_ON
+    return _fetch(session, cache, query, {"site": site_id, "day": day})
 
 
 def overdue_on(
     session: Session, cache: ProtocolCache, site_id: int, day: date, where: Filter
 ) -> list[VisitRecord]:
     """Scheduled visits at a site whose window ended before ``day``, by window end."""
-    query = visit_select().where(
-        Visit.site_id == site_id,
-        Visit.status == "scheduled",
-        Visit.window_end < day,
-        *where.conditions(),
-    )
-    return _run(session, _by_window_end(query), cache)
+    query = _OVERDUE_ON.where(*where.conditions()) if where != Filter() else _OVERDUE_ON
+    return _fetch(session, cache, query, {"site": site_id, "day": day})
+
+
+_ZONES = select(Site.id, Site.timezone).order_by(Site.code)
+_ZONE = _ZONES.where(Site.code == bindparam("code"))
+
+
+def site_zones(session: Session, code: str | None = None) -> list[tuple[int, str]]:
+    """``(site id, time zone)`` of every site, or of one, by code: the sites a
+    query of this module runs at (prepared statements, for short queries)."""
+    connection = session.connection()
+    if code is None:
+        return [(row_id, zone) for row_id, zone in connection.execute(_ZONES)]
+    return [(row_id, zone) for row_id, zone in connection.execute(_ZONE, {"code": code})]
 
 
 def kinds(session: Session) -> set[str]:

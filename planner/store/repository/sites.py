@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from planner.core.sitedays import Closure, SiteCalendar, calendar_from_row
@@ -36,8 +37,18 @@ def zones(session: Session, code: str | None = None) -> list[tuple[int, str]]:
     return [(row_id, zone) for row_id, zone in session.execute(query)]
 
 
+class SiteTaken(Exception):
+    """A site code was added by someone else meanwhile."""
+
+
 def add_site(session: Session, site: Site) -> None:
+    """Add a site; :class:`SiteTaken` when another transaction added its code
+    meanwhile (on a server, where two additions run side by side)."""
     session.add(site)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise SiteTaken from None
 
 
 def add_closure(

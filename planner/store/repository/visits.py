@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from planner.core.visits import VisitId
 from planner.store.models import Participant, Site, Visit, visits_table
+from planner.store.repository import inserts
 
 
 def of_participant(session: Session, participant_id: int) -> Sequence[Visit]:
@@ -53,6 +54,39 @@ def previous_completion(session: Session, row: Visit) -> date | None:
 def insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
         session.connection().execute(insert(visits_table), rows)
+
+
+#: The values of a visit planned at enrolment (beyond its participant and site).
+PLAN_COLUMNS = (
+    "event", "occurrence", "kind", "ideal", "target", "window_start", "window_end", "time",
+    "duration_minutes", "status", "pinned", "deviation", "revision", "updated_at",
+)  # fmt: skip
+
+#: A plan's visits converted for the database driver (:func:`prepare_plan`).
+PreparedPlan = list[tuple[Any, ...]]
+
+
+def plan_rows(session: Session) -> inserts.Rows:
+    """Converts planned visits for :func:`prepare_plan` and :func:`insert_planned`."""
+    return inserts.Rows(session, visits_table, ("participant_id", "site_id", *PLAN_COLUMNS))
+
+
+def prepare_plan(
+    rows: inserts.Rows, site_id: int, plan: Iterable[Mapping[str, Any]]
+) -> PreparedPlan:
+    """A plan (one mapping of :data:`PLAN_COLUMNS` a visit) at a site, converted
+    once for every participant who shares it."""
+    return [
+        rows.convert((None, site_id, *(visit[name] for name in PLAN_COLUMNS))) for visit in plan
+    ]
+
+
+def insert_planned(
+    session: Session, rows: inserts.Rows, planned: Iterable[tuple[int, PreparedPlan]]
+) -> None:
+    """Insert the visits of ``(participant id, prepared plan)`` pairs at once."""
+    values = ((pid, *visit[1:]) for pid, plan in planned for visit in plan)
+    inserts.insert(session, rows, values)
 
 
 def update_revision(session: Session, row: Visit, values: dict[str, Any]) -> bool:

@@ -1,0 +1,75 @@
+"""Values from query strings and forms, checked as the command line checks
+its options: a wrong one is an :class:`~planner.core.errors.InputError` naming
+the parameter.
+
+>>> day("as_of", "2026-04-20")
+datetime.date(2026, 4, 20)
+>>> day("as_of", "") is None
+True
+>>> number("days", "0", 1, 3660)
+Traceback (most recent call last):
+...
+planner.core.errors.InputError: days must be between 1 and 3660, not 0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from planner.core.errors import InputError, out_of_range
+
+
+def day(name: str, text: str | None) -> date | None:
+    """A YYYY-MM-DD date, or None when empty."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            f"{name.replace('_', ' ')} {text!r} is not a date of the form YYYY-MM-DD",
+            field=name,
+            value=text,
+            allowed="YYYY-MM-DD",
+        ) from None
+
+
+def required_day(name: str, text: str | None) -> date:
+    found = day(name, text)
+    if found is None:
+        raise InputError(f"{name.replace('_', ' ')} is missing: give a date", field=name)
+    return found
+
+
+def number(name: str, text: str | None, low: int, high: int) -> int:
+    """A whole number in ``low..high``."""
+    try:
+        value = int(text or "")
+    except ValueError:
+        raise InputError(
+            f"{name.replace('_', ' ')} {text!r} is not a whole number",
+            field=name,
+            value=text,
+            allowed=f"{low}..{high}",
+        ) from None
+    if not low <= value <= high:
+        raise out_of_range(name, value, low, high)
+    return value
+
+
+def only(query: Mapping[str, str], known: tuple[str, ...]) -> None:
+    """Refuse a parameter nobody reads: a typo would silently widen the answer."""
+    unknown = sorted(set(query) - set(known))
+    if unknown:
+        raise InputError(
+            f"unknown parameter {unknown[0]!r} (parameters: {', '.join(known)})",
+            field=unknown[0],
+            value=query[unknown[0]],
+            choices=known,
+        )
+
+
+def text(query: Mapping[str, str], name: str) -> str | None:
+    """A text parameter, None when absent or empty."""
+    return query.get(name) or None

@@ -1,0 +1,213 @@
+"""The web page's hardening, against a real ``planner serve`` over HTTP:
+escaped output, the security headers on every response, the session cookie,
+slowed-down logins, and passwords and tokens nowhere in clear.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from planner.app import Planner
+from planner.server.frame import CONTENT_SECURITY_POLICY
+from tests.test_server import Server
+from tests.web import (
+    PAGES,
+    PASSWORD,
+    Browser,
+    Seeded,
+    cli,
+    close_clients,
+    csrf_of,
+    logged_in,
+    running,
+)
+
+__all__ = ["close_clients"]  # an autouse fixture: every client is closed after each test
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Seeded, Server]]:
+    with running(tmp_path_factory.mktemp("hardening")) as found:
+        yield found
+
+
+def test_script_in_a_protocol_and_a_participant_code_is_shown_escaped(
+    site: tuple[Seeded, Server], tmp_path: Path
+) -> None:
+    seeded, server = site
+    bundled = Path(__file__).parent.parent / "planner" / "protocols" / "ucmsc-dlc.toml"
+    source = bundled.read_text(encoding="utf-8")
+    source = source.replace('id = "ucmsc-dlc"', 'id = "xss-dlc"', 1)
+    source = re.sub(r'(?m)^title = ".*"$', 'title = "<script>alert(1)</script> trial"', source)
+    source = source.replace('label = "Infusion"', 'label = "<script>alert(2)</script>"')
+    path = tmp_path / "xss.toml"
+    path.write_text(source, encoding="utf-8")
+    cli(seeded.db, "protocol", "add", str(path))
+    cli(seeded.db, "enroll", "WUH-003", "--protocol", "xss-dlc", "--arm", "G1",
+        "--site", "WUH", "--day1", seeded.today.isoformat())  # fmt: skip
+    alice = logged_in(server, "alice")
+    for path_ in ("/participants/WUH-003", "/", "/upcoming", "/upcoming?protocol=xss-dlc"):
+        answer = alice.get(path_)
+        assert answer.status_code == 200
+        assert "<script" not in answer.text, path_
+        assert "&lt;script&gt;alert(2)&lt;/script&gt;" in answer.text, path_
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; trial" in alice.get("/participants/WUH-003").text
+    code = "<img src=x onerror=alert(3)>"  # no "/": a code is one path segment
+    missing = alice.get("/participants/" + quote(code, safe=""))
+    assert missing.status_code == 404 and "<img" not in missing.text
+    assert "unknown participant &#39;&lt;img src=x onerror=alert(3)&gt;&#39;" in missing.text
+    added = alice.post(
+        "/participants/WUH-003/add",
+        data={
+            "csrf": alice.page_csrf(),
+            "on": seeded.today.isoformat(),
+            "label": "<img src=x onerror=alert(4)>",
+        },
+    )
+    assert added.status_code == 200 and "<img src=x" not in added.text
+    assert "&lt;img src=x onerror=alert(4)&gt;" in added.text
+
+
+def _headers_ok(answer: httpx.Response) -> None:
+    where = f"{answer.request.method} {answer.request.url.path} {answer.status_code}"
+    policy = answer.headers.get("content-security-policy", "")
+    assert policy == CONTENT_SECURITY_POLICY, where
+    assert "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+    assert "script-src 'none'" in policy
+    assert answer.headers["x-content-type-options"] == "nosniff", where
+    assert answer.headers["referrer-policy"] == "no-referrer", where
+
+
+def test_security_headers_on_every_response(site: tuple[Seeded, Server]) -> None:
+    seeded, server = site
+    feed = cli(seeded.db, "feed", "create", "--site", "WUH", "--format", "json").stdout
+    feed_path = re.search(r'"path": "([^"]+)"', feed).group(1)  # type: ignore[union-attr]
+    anonymous, alice = Browser(server), logged_in(server, "alice")
+    answers = [
+        *(anonymous.get(path) for path in PAGES),
+        anonymous.get("/login"),
+        anonymous.post("/login", data={"username": "alice"}),
+        anonymous.get("/api/v1/due"),
+        anonymous.get("/api/v1/openapi.json"),
+        anonymous.get("/static/style.css"),
+        anonymous.get("/static/nothing.css"),
+        anonymous.get("/healthz"),
+        anonymous.get("/no/such/page"),
+        anonymous.request("DELETE", "/"),
+        anonymous.get(feed_path),
+        anonymous.get("/feeds/" + "A" * 32 + ".ics"),
+        *(alice.get(path) for path in PAGES),
+        alice.get("/participants/NYC-001"),
+        alice.get("/api/v1/due"),
+        alice.get("/api/v1/due?days=x"),
+        alice.post("/participants/WUH-001/complete", data={}),
+        alice.get("/login"),
+    ]
+    statuses = {answer.status_code for answer in answers}
+    assert {200, 303, 400, 401, 403, 404, 405} <= statuses
+    for answer in answers:
+        _headers_ok(answer)
+        if answer.request.url.path.startswith(("/api/v1/d", "/participants", "/audit")):
+            assert answer.headers["cache-control"] == "no-store"
+
+
+def _set_cookie(answer: httpx.Response, name: str) -> str:
+    found = [c for c in answer.headers.get_list("set-cookie") if c.startswith(name + "=")]
+    assert len(found) == 1, answer.headers.get_list("set-cookie")
+    return found[0]
+
+
+def test_session_cookies(site: tuple[Seeded, Server]) -> None:
+    _, server = site
+    planted = "P" * 43
+    browser = Browser(server, cookies={"planner_session": planted})
+    assert browser.get("/").status_code == 303  # a made-up session is no session
+    answer = browser.log_in("alice")
+    cookie = _set_cookie(answer, "planner_session")
+    session = cookie.split(";")[0].split("=", 1)[1]
+    assert session != planted and len(session) >= 43
+    flags = [part.strip().lower() for part in cookie.split(";")[1:]]
+    assert "httponly" in flags and "samesite=lax" in flags and "path=/" in flags
+    assert "secure" not in flags
+    again = Browser(server).log_in("alice")
+    assert _set_cookie(again, "planner_session") != cookie  # every login: a new session
+    csrf = browser.page_csrf()
+    out = browser.post("/logout", data={"csrf": csrf})
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert Browser(server, cookies={"planner_session": session}).get("/").status_code == 303
+
+    # Behind a TLS proxy on this machine (a trusted X-Forwarded-Proto): Secure cookies.
+    https = {"X-Forwarded-Proto": "https"}
+    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}") as client:
+        form = client.get("/login", headers=https)
+        secret = _set_cookie(form, "planner_login")
+        assert "secure" in secret.lower() and "samesite=strict" in secret.lower()
+        value = secret.split(";")[0].split("=", 1)[1]
+        answer = client.post(
+            "/login",
+            data={"csrf": csrf_of(form.text), "username": "alice", "password": PASSWORD},
+            headers={**https, "Cookie": f"planner_login={value}"},
+        )
+        assert answer.status_code == 303
+        flags = [p.strip().lower() for p in _set_cookie(answer, "planner_session").split(";")]
+        assert "secure" in flags and "httponly" in flags and "samesite=lax" in flags
+
+
+def test_repeated_failed_logins_are_slowed_down(site: tuple[Seeded, Server]) -> None:
+    seeded, server = site
+    with Planner(seeded.db, actor="setup") as api:
+        api.users.add("target", "viewer", ["WUH"], password=PASSWORD)
+    browser = Browser(server)
+    wrong = "wrong password!"
+    statuses = [browser.log_in("target", wrong).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]  # the third failure in a row: refused for 1 s
+    time.sleep(1.1)
+    fourth = browser.log_in("target", wrong)  # then 2 s
+    assert fourth.status_code == 429 and fourth.headers["retry-after"] == "2"
+    refused = browser.log_in("target")  # even the right password, while it lasts
+    assert refused.status_code == 429
+    wait = int(refused.headers["retry-after"])
+    assert 1 <= wait <= 2
+    assert f"try again in {wait} seconds" in refused.text
+    time.sleep(wait + 0.1)
+    assert browser.log_in("target").status_code == 303
+
+
+def _files(db: str) -> bytes:
+    return b"".join(Path(db + end).read_bytes() for end in ("", "-wal") if Path(db + end).exists())
+
+
+def test_passwords_and_tokens_nowhere_in_clear(site: tuple[Seeded, Server]) -> None:
+    seeded, server = site
+    alice = logged_in(server, "alice")
+    session = alice.cookies["planner_session"]
+    created = alice.post("/feeds", data={"csrf": alice.page_csrf("/feeds"), "scope": "site:WUH"})
+    assert created.status_code == 200
+    feed_token = re.search(r"/feeds/([A-Za-z0-9_-]{32})\.ics", created.text).group(1)  # type: ignore[union-attr]
+    assert httpx.get(f"http://127.0.0.1:{server.port}/feeds/{feed_token}.ics").status_code == 200
+    api = Browser(server, headers={"Authorization": f"Bearer {seeded.token}"})
+    assert api.get("/api/v1/participants").status_code == 200
+    for path in PAGES:
+        alice.get(path)
+    assert feed_token not in alice.get("/feeds").text  # shown once only
+    stored = _files(seeded.db)
+    server_log = server.output.read_bytes()
+    assert b"$argon2id$" in stored
+    for secret in (PASSWORD, session, seeded.token, feed_token):
+        assert secret.encode() not in stored, secret
+        assert secret.encode() not in server_log, secret
+    for answer in [*alice.seen, *api.seen]:
+        headers = "\n".join(
+            f"{k}: {v}" for k, v in answer.headers.multi_items() if k != "set-cookie"
+        )
+        for secret in (PASSWORD, session, seeded.token):
+            assert secret not in answer.text and secret not in headers
+        if answer is not created:
+            assert feed_token not in answer.text
