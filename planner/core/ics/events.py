@@ -22,7 +22,16 @@ from datetime import timedelta
 from functools import lru_cache
 
 from planner.core.ics.facts import description, event_date, summary
-from planner.core.ics.text import CRLF, duration, fold, ical_date, integer, texts, utc
+from planner.core.ics.text import (
+    CRLF,
+    FOLD_OCTETS,
+    duration,
+    fold,
+    ical_date,
+    integer,
+    texts,
+    utc,
+)
 from planner.core.ics.zones import timed
 from planner.core.visits import VisitRecord
 
@@ -65,25 +74,27 @@ def event(visit: VisitRecord, alarm: timedelta | None) -> bytes:
     start, end = _start_end(visit)
     stamp = utc(visit.updated)  # 16 octets: these lines need no folding
     uid, title, text, kind = texts(visit.uid, summary(visit), description(visit), visit.kind)
+    uid_line, *rest = [
+        line if len(line) <= FOLD_OCTETS else fold(line)  # most lines are short
+        for line in (
+            b"UID:" + uid,
+            b"SEQUENCE:" + integer(visit.revision),
+            b"DTSTART" + start,
+            b"DTEND" + end,
+            b"SUMMARY:" + title,
+            b"DESCRIPTION:" + text,
+            b"CATEGORIES:" + kind,
+        )
+    ]
     parts = [
         b"BEGIN:VEVENT\r\n",
-        fold(b"UID:" + uid),
+        uid_line,
         b"\r\nDTSTAMP:",
         stamp,
         b"\r\nLAST-MODIFIED:",
         stamp,
         b"\r\n",
-        fold(b"SEQUENCE:" + integer(visit.revision)),
-        b"\r\n",
-        fold(b"DTSTART" + start),
-        b"\r\n",
-        fold(b"DTEND" + end),
-        b"\r\n",
-        fold(b"SUMMARY:" + title),
-        b"\r\n",
-        fold(b"DESCRIPTION:" + text),
-        b"\r\n",
-        fold(b"CATEGORIES:" + kind),
+        b"\r\n".join(rest),
         b"\r\n",
         _STATUS_TRANSP[visit.status == "cancelled", visit.time is not None],
     ]

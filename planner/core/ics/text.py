@@ -22,7 +22,7 @@ from icalendar import vDDDTypes, vInt
 
 CRLF = b"\r\n"
 #: icalendar folds a content line once it reaches 75 octets (RFC 5545 §3.1).
-_FOLD_OCTETS = 74
+FOLD_OCTETS = 74
 _FOLD_SEP = b"\r\n "
 _ESCAPE_BYTES = (0x5C, 0x5E)  # "\" and "^": never left at the end of a fold
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -38,12 +38,12 @@ def fold(line: bytes) -> bytes:
     escape stays on one line.
     """
     end = len(line)
-    if end <= _FOLD_OCTETS:
+    if end <= FOLD_OCTETS:
         return line
     parts: list[bytes] = []
     start = 0
-    while end - start > _FOLD_OCTETS:
-        cut = start + _FOLD_OCTETS
+    while end - start > FOLD_OCTETS:
+        cut = start + FOLD_OCTETS
         while line[cut] & 0xC0 == 0x80:  # a continuation byte: back to the char start
             cut -= 1
         if line[cut - 1] in _ESCAPE_BYTES and cut - 1 > start:
@@ -62,17 +62,16 @@ def content_lines(lines: Iterable[bytes]) -> bytes:
 def escape(value: str) -> bytes:
     """A TEXT value escaped as icalendar's ``vText(value).to_ical()`` does
     (RFC 5545 §3.3.11): the same replacements in the same order, without
-    building a ``vText`` (a property test compares the two)."""
-    return (
-        value.replace("\\N", "\n")
-        .replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-        .replace("\r", "\\n")
-        .encode("utf-8")
-    )
+    building a ``vText`` (a property test compares the two). Replacements
+    that cannot apply (no backslash, no carriage return) are skipped."""
+    if "\\" in value:
+        value = value.replace("\\N", "\n").replace("\\", "\\\\")
+    value = value.replace(";", "\\;").replace(",", "\\,")
+    if "\r" in value:
+        value = value.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+    else:
+        value = value.replace("\n", "\\n")
+    return value.encode("utf-8")
 
 
 def text(value: str) -> bytes:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,14 +40,6 @@ def ids_by_code(session: Session, codes: Sequence[str]) -> dict[str, int]:
         )
         ids.update({code: pid for code, pid in rows})
     return ids
-
-
-def insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert participants in one statement; :class:`CodeTaken` on a race."""
-    try:
-        session.connection().execute(insert(participants_table), rows)
-    except IntegrityError:
-        raise CodeTaken from None
 
 
 #: The values of a new participant, in the order :func:`new_rows` takes them.
