@@ -18,7 +18,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from collections.abc import Sequence
@@ -30,52 +29,14 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from planner.store.repository.audit import APPEND_LOCK
+from tests.test_concurrency import LAUNCHER as CONCURRENCY_LAUNCHER
 
 #: Seconds any one racing command may take before the test fails.
 TIMEOUT = 180
 
-LAUNCHER = textwrap.dedent(
-    """
-    import json, os, sys, time, traceback
-    import planner.app, planner.cli, planner.store.engine  # before the fork
-    from planner.cli import main
-
-    jobs = json.loads(sys.stdin.read())
-    gate_read, gate_write = os.pipe()
-    pids = []
-    for job in jobs:
-        pid = os.fork()
-        if pid == 0:
-            os.close(gate_write)
-            for fd, name in ((1, "out"), (2, "err")):
-                target = os.open(job[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-                os.dup2(target, fd)
-                os.close(target)
-            code = 70
-            try:
-                os.read(gate_read, 1)
-                sys.argv = ["planner", *job["argv"]]
-                main()
-                code = 0
-            except SystemExit as stop:
-                code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-            except BaseException:
-                traceback.print_exc()
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        pids.append(pid)
-    os.close(gate_read)
-    time.sleep(0.3)  # every child is now blocked on the gate
-    os.write(gate_write, b"g" * len(jobs))
-    codes = []
-    for pid in pids:
-        _, status = os.waitpid(pid, 0)
-        codes.append(os.waitstatus_to_exitcode(status))
-    print(json.dumps(codes))
-    """
-)
+#: The launcher of tests/test_concurrency.py: forks one process per job after the
+#: imports and releases them together; prints ``{"codes": [...], "pids": [...]}``.
+LAUNCHER = CONCURRENCY_LAUNCHER
 
 
 @dataclass(frozen=True)
@@ -123,7 +84,7 @@ def together(workdir: Path, jobs: Sequence[Sequence[str]]) -> list[Done]:
         check=False,
     )
     assert done.returncode == 0 and done.stderr == "", done.stderr
-    codes = json.loads(done.stdout)
+    codes = json.loads(done.stdout)["codes"]
     return [
         Done(
             tuple(argv),
