@@ -278,6 +278,8 @@ def run_and_kill(command: list[str], db: Path, mode: str, delay: float) -> Kill:
         if watch.running():
             watch.process.kill()
             watch.process.wait(timeout=TIMEOUT)
+    # A command may also finish on its own between the last look and the signal.
+    finished_alone = finished_alone or watch.process.returncode == 0
     if finished_alone:
         assert watch.process.returncode == 0, err.decode()
     else:
