@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from planner.app import ExportScope, FeedCache, FeedScope, Planner
-from planner.app.feed_calendars import RECENT_SECONDS
+from planner.app.feed_cache import RECENT_SECONDS
 from planner.core.errors import Conflict, InputError, NotFound
 from planner.core.feeds import CANCELLED_RETENTION_DAYS, digest, is_token, token_from_path
 from tests.conftest import NOW, CliResult, dump

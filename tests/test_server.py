@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 from planner.app import ExportScope, Planner
-from planner.app.feed_calendars import RECENT_SECONDS
+from planner.app.feed_cache import RECENT_SECONDS
 from tests import ics_checks
 from tests.parsers import ical_spans, icaljs_spans, vobject_spans
 

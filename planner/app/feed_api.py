@@ -10,7 +10,8 @@ from datetime import date, datetime
 
 from planner.app import feeds
 from planner.app.context import Context
-from planner.app.feed_calendars import FeedCache, Published, publish, record_hits
+from planner.app.feed_cache import FeedCache, Published
+from planner.app.feed_calendars import publish, record_hits
 from planner.app.feeds import FeedInfo, NewFeed
 from planner.core.feeds import FeedScope
 

@@ -8,31 +8,43 @@ after their cancellation, rendered by :func:`planner.core.ics.render` with
 the calendar's name naming the scope.
 
 Rendering a large site takes a while, so calendars are kept in a
-:class:`FeedCache` and re-rendered only when their visits changed. Every
-change of a visit writes an audit row, so one query answers "maybe changed"
-(the newest audit row id differs) together with the token lookup; only then
-is the scope's :func:`~planner.store.repository.feeds.fingerprint` read, and
-only when that differs is the calendar rendered again. The fingerprint is
-re-read at least every :data:`RECHECK_SECONDS` too, whatever the audit trail
+:class:`~planner.app.feed_cache.FeedCache` and re-rendered only when their
+visits changed. Every change of a visit writes an audit row, so one query
+answers "maybe changed" (the newest audit row id differs) together with the
+token lookup; only then is the scope's
+:func:`~planner.store.repository.feeds.fingerprint` read, and only when that
+differs is the calendar rendered again, making only the ``VEVENT`` blocks of
+visits that changed (:mod:`planner.app.feed_events`). The fingerprint is
+re-read at least every ``RECHECK_SECONDS`` too, whatever the audit trail
 says (on PostgreSQL a row id can commit after a higher one).
 
 Under load one feed is asked for many times a second; an answer is reused
-for :data:`RECENT_SECONDS` without asking the database at all, so a change,
-a revocation or a rotation shows within that time.
+for ``RECENT_SECONDS`` without asking the database at all. After that, one
+request asks the database again; requests for the same feed that come while
+it does are given the last answer (at most ``STALE_SECONDS`` old) rather
+than queueing behind it. So a change, a revocation or a rotation shows
+within ``RECENT_SECONDS`` plus the time of one database read, and a request
+made after that has passed always sees it. (The three times are in
+:mod:`planner.app.feed_cache`.)
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from planner.app.context import Context
 from planner.app.exports import calendar_name
+from planner.app.feed_cache import (
+    Calendar,
+    Entry,
+    FeedCache,
+    Published,
+)
+from planner.app.feed_events import scope_events
 from planner.app.results import ExportScope
 from planner.core.errors import NotFound
 from planner.core.feeds import (
@@ -53,85 +65,6 @@ if TYPE_CHECKING:
 
     from planner.store.repository.feeds import FoundFeed
 
-RECHECK_SECONDS = 5.0
-RECENT_SECONDS = 0.1
-
-
-@dataclass(frozen=True, slots=True)
-class Calendar:
-    """A rendered feed: the exact bytes, their strong ETag, their last change (UTC)."""
-
-    body: bytes
-    etag: str
-    last_modified: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Published:
-    """The answer to a feed request: which feed (for its hit count), and its calendar."""
-
-    feed_id: int
-    calendar: Calendar
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    calendar: Calendar
-    fingerprint: feeds.Fingerprint
-    marker: int
-    cutoff: datetime
-    checked: float
-
-    def fresh(self, marker: int, cutoff: datetime) -> bool:
-        recent = time.monotonic() - self.checked < RECHECK_SECONDS
-        return recent and self.marker == marker and self.cutoff == cutoff
-
-
-class FeedCache:
-    """The calendars last rendered, by scope (at most ``size``, newest kept), and
-    the answers of the last ``recent_seconds``, by token digest."""
-
-    def __init__(self, size: int = 64, recent_seconds: float = RECENT_SECONDS) -> None:
-        self.size = size
-        self.recent_seconds = recent_seconds
-        self._entries: OrderedDict[FeedScope, _Entry] = OrderedDict()
-        self._recent: OrderedDict[str, tuple[Published, float]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._single = [threading.Lock() for _ in range(32)]
-
-    def single(self, wanted: str) -> threading.Lock:
-        """The lock that one token's database readers take turns on."""
-        return self._single[int(wanted[:8], 16) % len(self._single)]
-
-    def get(self, scope: FeedScope) -> _Entry | None:
-        with self._lock:
-            return self._entries.get(scope)
-
-    def put(self, scope: FeedScope, entry: _Entry) -> None:
-        with self._lock:
-            _bounded_put(self._entries, scope, entry, self.size)
-
-    def recent(self, token: str) -> Published | None:
-        """The answer given for this token in the last moments, if any (no I/O)."""
-        if not is_token(token):
-            return None
-        with self._lock:
-            found = self._recent.get(digest(token))
-        if found is None or time.monotonic() - found[1] >= self.recent_seconds:
-            return None
-        return found[0]
-
-    def remember(self, wanted: str, published: Published) -> None:
-        with self._lock:
-            _bounded_put(self._recent, wanted, (published, time.monotonic()), 16 * self.size)
-
-
-def _bounded_put(items: OrderedDict[Any, Any], key: Any, value: Any, size: int) -> None:
-    items[key] = value
-    items.move_to_end(key)
-    while len(items) > size:
-        items.popitem(last=False)
-
 
 def publish(ctx: Context, token: str, cache: FeedCache) -> Published | None:
     """The calendar behind a token, or None when there is none to show.
@@ -148,9 +81,12 @@ def publish(ctx: Context, token: str, cache: FeedCache) -> Published | None:
         recent = cache.recent(token)
         if recent is not None:
             return recent
-        published = _read(ctx, wanted, cache)
-        if published is not None:
-            cache.remember(wanted, published)
+        cache.reading(wanted, True)
+        try:
+            published = _read(ctx, wanted, cache)
+        finally:
+            cache.reading(wanted, False)
+        cache.remember(wanted, published)
         return published
 
 
@@ -186,30 +122,34 @@ def _refresh(
     scope: FeedScope,
     found: FoundFeed,
     cutoff: datetime,
-    entry: _Entry | None,
-) -> _Entry:
+    entry: Entry | None,
+) -> Entry:
     """Re-read the fingerprint (before the visits: a calendar is never older than
     the fingerprint it is kept under); render only if it changed."""
     where = _filter(ctx, session, scope)
     mark = feeds.fingerprint(session, where, cutoff)
     if entry is not None and entry.fingerprint == mark:
-        calendar = entry.calendar
-    else:
-        kept = [
-            visit
-            for visit in records.streamed(session, ctx.db.protocols, where)
-            if visit.status != "cancelled" or _naive(visit.updated) >= cutoff
-        ]
-        calendar = render(scope, kept, _last_modified(mark))
-    return _Entry(calendar, mark, found.marker, cutoff, time.monotonic())
+        return replace(entry, marker=found.marker, cutoff=cutoff, checked=time.monotonic())
+    events = scope_events(session, ctx.db.protocols, where, entry.events if entry else {})
+    kept = [
+        made
+        for made in events.values()
+        if made[0].status != "cancelled" or _naive(made[0].updated) >= cutoff
+    ]
+    calendar = render(scope, kept, _last_modified(mark))
+    return Entry(calendar, mark, found.marker, cutoff, time.monotonic(), events)
 
 
-def render(scope: FeedScope, visits: list[VisitRecord], last: datetime | None) -> Calendar:
-    """A feed's bytes: the renderer of ``export ics``, the calendar named after the scope."""
-    from planner.core.ics import render_bytes, zone_ranges  # icalendar: only when rendering
+def render(
+    scope: FeedScope, events: list[tuple[VisitRecord, bytes]], last: datetime | None
+) -> Calendar:
+    """A feed's bytes: the renderer of ``export ics`` (each visit's block
+    rendered already), the calendar named after the scope."""
+    from planner.core.ics import render_blocks, zone_ranges  # icalendar: only when rendering
 
     name = calendar_name(export_scope(scope))
-    body = render_bytes(visits, name=name, zones=zone_ranges(visits))
+    zones = zone_ranges(visit for visit, _ in events)
+    body = render_blocks(events, name=name, zones=zones)
     return Calendar(body, strong_etag(body), last)
 
 

@@ -14,7 +14,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from planner.app.context import Context, unknown_participant
-from planner.app.feed_calendars import FeedCache, Published, healthy, publish, record_hits
+from planner.app.feed_cache import FeedCache, Published
+from planner.app.feed_calendars import healthy, publish, record_hits
 from planner.core.errors import Conflict, InputError, NotFound
 from planner.core.feeds import (
     TOKEN_BYTES,

@@ -47,17 +47,20 @@ def visit_select() -> AnySelect:
     return _VISIT_SELECT
 
 
+#: The order people read visits in (:func:`planner.core.visits.visit_order`).
+VISIT_ORDER = (
+    Visit.target,
+    func.coalesce(Visit.time, ""),
+    Participant.code,
+    Visit.event,
+    Visit.occurrence,
+)
+
 _VISIT_SELECT: AnySelect = (
     select(*_COLUMNS)
     .join(Participant, Participant.id == Visit.participant_id)
     .join(Site, Site.id == Visit.site_id)
-    .order_by(
-        Visit.target,
-        func.coalesce(Visit.time, ""),
-        Participant.code,
-        Visit.event,
-        Visit.occurrence,
-    )
+    .order_by(*VISIT_ORDER)
 )
 
 

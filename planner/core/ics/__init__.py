@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from planner.core.ics.events import DEFAULT_DURATION_MINUTES, render_event
 from planner.core.ics.facts import description, event_date, summary
-from planner.core.ics.render import PRODID, render, render_bytes
+from planner.core.ics.render import PRODID, render, render_blocks, render_bytes
 from planner.core.ics.text import fold
 from planner.core.ics.zones import ZONE_PAD_AFTER, ZONE_PAD_BEFORE, zone_ranges
 
@@ -32,6 +32,7 @@ __all__ = [
     "event_date",
     "fold",
     "render",
+    "render_blocks",
     "render_bytes",
     "render_event",
     "summary",

@@ -57,6 +57,13 @@ def render(
     grow with their number.
     """
     check_alarm(alarm)
+    timezones, checked = _timezones(zones)
+    blocks = ((visit, event(visit, alarm)) for visit in visits)
+    return _stream(blocks, _header(name), timezones, checked)
+
+
+def _timezones(zones: Zones) -> tuple[list[bytes], dict[str, tuple[date, date]]]:
+    """The ``VTIMEZONE`` blocks of ``zones`` (in zone-name order), and the ranges checked."""
     checked: dict[str, tuple[date, date]] = {}
     timezones: list[bytes] = []
     for zone in sorted(zones):
@@ -65,7 +72,7 @@ def render(
             raise ValueError(f"time zone {zone}: first date {first} is after last date {last}")
         checked[zone] = (first, last)
         timezones.append(vtimezone(zone, first, last))
-    return _stream(visits, _header(name), timezones, checked, alarm)
+    return timezones, checked
 
 
 def render_bytes(
@@ -79,6 +86,13 @@ def render_bytes(
     return b"".join(render(visits, name=name, zones=zones, alarm=alarm))
 
 
+def render_blocks(events: Iterable[tuple[VisitRecord, bytes]], *, name: str, zones: Zones) -> bytes:
+    """The calendar of :func:`render_bytes` (no alarm) from visits whose
+    ``VEVENT`` blocks were rendered already, each by ``render_event(visit)``:
+    the same bytes, for a caller that keeps blocks of unchanged visits."""
+    return b"".join(_stream(events, _header(name), *_timezones(zones)))
+
+
 def _header(name: str) -> bytes:
     escaped = text(name)
     return content_lines(
@@ -87,18 +101,17 @@ def _header(name: str) -> bytes:
 
 
 def _stream(
-    visits: Iterable[VisitRecord],
+    events: Iterable[tuple[VisitRecord, bytes]],
     header: bytes,
     timezones: list[bytes],
     zones: dict[str, tuple[date, date]],
-    alarm: timedelta | None,
 ) -> Iterator[bytes]:
     yield header
     yield from timezones
-    for visit in visits:
+    for visit, block in events:
         if visit.time is not None:
             _check_zone(visit, zones)
-        yield event(visit, alarm)
+        yield block
     yield b"END:VCALENDAR" + CRLF
 
 

@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, bindparam, case, func, select
+from sqlalchemy import Date, String, bindparam, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from planner.core.visits import VisitRecord
 from planner.store.models import Participant, Site, Visit
-from planner.store.records import AnySelect, ProtocolCache, read_records, to_records, visit_select
+from planner.store.records import (
+    VISIT_ORDER,
+    AnySelect,
+    ProtocolCache,
+    read_records,
+    to_records,
+    visit_select,
+)
 
 _UPCOMING = visit_select().where(
     Visit.site_id == bindparam("site"),
@@ -75,6 +82,51 @@ def streamed(session: Session, cache: ProtocolCache, where: Filter) -> Iterator[
     """Like :func:`matching`, fetched 2,000 rows at a time (exports)."""
     query = visit_select().where(*where.conditions()).execution_options(yield_per=2000)
     return read_records(session.connection(), query, cache)
+
+
+#: What can change in a visit's record: its revision and last change (a
+#: visit's columns change only with them), and its participant's columns.
+#: Sites and stored protocol versions never change. Raw values: only compared.
+_KEYS = select(
+    Visit.id,
+    Visit.revision,
+    type_coerce(Visit.updated_at, String),
+    Participant.code,
+    Participant.arm,
+    type_coerce(Participant.day1, String),
+    Participant.weight_kg,
+    Participant.protocol_version_id,
+).join(Participant, Participant.id == Visit.participant_id)
+
+
+def keys(session: Session, where: Filter) -> list[tuple[Any, ...]]:
+    """A key of every visit ``where`` holds, in :func:`matching`'s order: the
+    visit's row id, then what its record is made of that can change. Equal
+    keys give equal records, so a caller can keep what it made of a visit and
+    read again (:func:`by_ids`) only the visits whose key it has not seen."""
+    query = _KEYS.where(*where.conditions()).order_by(*VISIT_ORDER)
+    return [tuple(row) for row in session.connection().execute(query).fetchall()]
+
+
+def by_ids(session: Session, cache: ProtocolCache, ids: list[int]) -> dict[int, VisitRecord]:
+    """The records of visits by row id (read 500 at a time)."""
+    found: dict[int, VisitRecord] = {}
+    for start in range(0, len(ids), 500):
+        found.update(_with_ids(session, cache, Visit.id.in_(ids[start : start + 500])))
+    return found
+
+
+def with_ids(session: Session, cache: ProtocolCache, where: Filter) -> dict[int, VisitRecord]:
+    """The records of :func:`matching`, by row id (one query: when most are wanted)."""
+    return _with_ids(session, cache, *where.conditions())
+
+
+def _with_ids(session: Session, cache: ProtocolCache, *where: Any) -> dict[int, VisitRecord]:
+    connection = session.connection()
+    query = visit_select().add_columns(Visit.id).order_by(None).where(*where)
+    found = connection.execute(query).all()
+    made = to_records(connection, [row[:-1] for row in found], cache)
+    return dict(zip((row[-1] for row in found), made, strict=True))
 
 
 def due(
