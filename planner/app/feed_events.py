@@ -3,15 +3,14 @@
 A site's feed holds thousands of visits and a change touches a few of them,
 yet the calendar must be made again in full (its bytes and ETag change).
 Reading every visit's row, making its record and rendering its ``VEVENT``
-block are most of that work. So the records and blocks of the last rendering
-are kept in an :data:`Events` map, by each visit's key
-(:func:`~planner.store.repository.records.keys`: row id, revision, last
-change, and its participant's columns; equal keys make equal records): the
-next rendering reads the keys (one narrow query, in calendar order), reads
-and renders only the visits whose key it has not seen (a changed visit has a
-new revision), and reuses the rest. The bytes are those
-:func:`planner.core.ics.render_bytes` gives for the same visits; a test
-compares them after every kind of change.
+block are most of that work. Records are kept by visit key (row id,
+revision, last change, and its participant's columns; equal keys make equal
+records: :mod:`planner.store.repository.keyed`), and so are the blocks of
+the last rendering, in an :data:`Events` map: the next rendering reads the
+keys (one narrow query, in calendar order), reads and renders only the
+visits whose key it has not seen (a changed visit has a new revision), and
+reuses the rest. The bytes are those :func:`planner.core.ics.render_bytes`
+gives for the same visits; a test compares them after every kind of change.
 """
 
 from __future__ import annotations
@@ -41,17 +40,8 @@ def scope_events(
     whose key is missing from ``kept`` (the last rendering's) are read."""
     from planner.core.ics import render_event  # icalendar: only when rendering
 
-    found = records.keys(session, where)
-    missing = [key[0] for key in found if key not in kept]
-    if len(missing) * 4 < len(found):
-        made = records.by_ids(session, cache, missing)
-    else:  # most of them (the first rendering): in one query
-        made = records.with_ids(session, cache, where)
     events: Events = {}
-    for key in found:
+    for key, record in records.keyed(session, cache, where):
         known = kept.get(key)
-        if known is None:
-            record = made[key[0]]
-            known = (record, render_event(record))
-        events[key] = known
+        events[key] = known if known is not None else (record, render_event(record))
     return events

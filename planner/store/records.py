@@ -72,6 +72,9 @@ def parse_snapshot(source: str, name: str) -> StudyProtocol:
 
 #: Series facts kept by a :class:`ProtocolCache` (then it starts again).
 FIXED_KEPT = 8192
+#: Visit records kept by a :class:`ProtocolCache` (about 0.7 KB each; then
+#: it starts again): see :mod:`planner.store.repository.keyed`.
+RECORDS_KEPT = 100_000
 
 
 class ProtocolCache:
@@ -87,6 +90,16 @@ class ProtocolCache:
         #: What a series contributes to a record, by (version, arm, event,
         #: weight): :func:`to_records` fills it (at most :data:`FIXED_KEPT`).
         self.fixed: dict[tuple[int, str, str, float | None], tuple[Any, ...]] = {}
+        #: Records made, by visit key (:mod:`planner.store.repository.keyed`).
+        self.records: dict[tuple[Any, ...], VisitRecord] = {}
+
+    def keep(self, made: list[tuple[tuple[Any, ...], VisitRecord]]) -> None:
+        """Keep records by key; start again when there would be too many."""
+        if len(made) > RECORDS_KEPT:
+            return
+        if len(self.records) + len(made) > RECORDS_KEPT:
+            self.records = {}  # a new dict: a reader holding the old one is unharmed
+        self.records.update(made)
 
     def get(self, connection: Connection, version_id: int) -> tuple[StudyProtocol, int]:
         found = self._versions.get(version_id)

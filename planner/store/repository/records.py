@@ -7,31 +7,34 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, String, bindparam, case, func, select, type_coerce
+from sqlalchemy import Date, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from planner.core.visits import VisitRecord
 from planner.store.models import Participant, Site, Visit
 from planner.store.records import (
-    VISIT_ORDER,
     AnySelect,
     ProtocolCache,
     read_records,
-    to_records,
     visit_select,
 )
+from planner.store.repository.keyed import Key, Keyed, cached
 
-_UPCOMING = visit_select().where(
-    Visit.site_id == bindparam("site"),
-    Visit.target >= bindparam("first", type_=Date),
-    Visit.target < bindparam("end", type_=Date),
-    Visit.status == "scheduled",
+_UPCOMING = Keyed.of(
+    visit_select().where(
+        Visit.site_id == bindparam("site"),
+        Visit.target >= bindparam("first", type_=Date),
+        Visit.target < bindparam("end", type_=Date),
+        Visit.status == "scheduled",
+    )
 )
 
-_OVERDUE = visit_select().where(
-    Visit.site_id == bindparam("site"),
-    Visit.status == "scheduled",
-    Visit.window_end < bindparam("cutoff", type_=Date),
+_OVERDUE = Keyed.of(
+    visit_select().where(
+        Visit.site_id == bindparam("site"),
+        Visit.status == "scheduled",
+        Visit.window_end < bindparam("cutoff", type_=Date),
+    )
 )
 
 
@@ -71,7 +74,7 @@ class Filter:
 
 
 def _run(session: Session, query: AnySelect, cache: ProtocolCache) -> list[VisitRecord]:
-    return list(read_records(session.connection(), query, cache))
+    return [record for _, record in cached(session, cache, Keyed.of(query), {})]
 
 
 def matching(session: Session, cache: ProtocolCache, where: Filter) -> list[VisitRecord]:
@@ -84,49 +87,10 @@ def streamed(session: Session, cache: ProtocolCache, where: Filter) -> Iterator[
     return read_records(session.connection(), query, cache)
 
 
-#: What can change in a visit's record: its revision and last change (a
-#: visit's columns change only with them), and its participant's columns.
-#: Sites and stored protocol versions never change. Raw values: only compared.
-_KEYS = select(
-    Visit.id,
-    Visit.revision,
-    type_coerce(Visit.updated_at, String),
-    Participant.code,
-    Participant.arm,
-    type_coerce(Participant.day1, String),
-    Participant.weight_kg,
-    Participant.protocol_version_id,
-).join(Participant, Participant.id == Visit.participant_id)
-
-
-def keys(session: Session, where: Filter) -> list[tuple[Any, ...]]:
-    """A key of every visit ``where`` holds, in :func:`matching`'s order: the
-    visit's row id, then what its record is made of that can change. Equal
-    keys give equal records, so a caller can keep what it made of a visit and
-    read again (:func:`by_ids`) only the visits whose key it has not seen."""
-    query = _KEYS.where(*where.conditions()).order_by(*VISIT_ORDER)
-    return [tuple(row) for row in session.connection().execute(query).fetchall()]
-
-
-def by_ids(session: Session, cache: ProtocolCache, ids: list[int]) -> dict[int, VisitRecord]:
-    """The records of visits by row id (read 500 at a time)."""
-    found: dict[int, VisitRecord] = {}
-    for start in range(0, len(ids), 500):
-        found.update(_with_ids(session, cache, Visit.id.in_(ids[start : start + 500])))
-    return found
-
-
-def with_ids(session: Session, cache: ProtocolCache, where: Filter) -> dict[int, VisitRecord]:
-    """The records of :func:`matching`, by row id (one query: when most are wanted)."""
-    return _with_ids(session, cache, *where.conditions())
-
-
-def _with_ids(session: Session, cache: ProtocolCache, *where: Any) -> dict[int, VisitRecord]:
-    connection = session.connection()
-    query = visit_select().add_columns(Visit.id).order_by(None).where(*where)
-    found = connection.execute(query).all()
-    made = to_records(connection, [row[:-1] for row in found], cache)
-    return dict(zip((row[-1] for row in found), made, strict=True))
+def keyed(session: Session, cache: ProtocolCache, where: Filter) -> list[tuple[Key, VisitRecord]]:
+    """The visits of :func:`matching`, in its order, each with its key: equal
+    keys are equal records (:mod:`planner.store.repository.keyed`)."""
+    return cached(session, cache, Keyed.of(visit_select().where(*where.conditions())), {})
 
 
 def due(
@@ -145,12 +109,10 @@ def overdue(
 
 
 def _fetch(
-    session: Session, cache: ProtocolCache, query: AnySelect, params: dict[str, Any]
+    session: Session, cache: ProtocolCache, query: Keyed, params: dict[str, Any]
 ) -> list[VisitRecord]:
-    """A prepared query's rows, fetched at once, as records."""
-    connection = session.connection()
-    rows = connection.execute(query, params).fetchall()
-    return list(to_records(connection, rows, cache))
+    """A prepared query's records, those made before for the same keys reused."""
+    return [record for _, record in cached(session, cache, query, params)]
 
 
 def _by_window_end(query: AnySelect) -> AnySelect:
@@ -165,20 +127,24 @@ def _by_window_end(query: AnySelect) -> AnySelect:
     )
 
 
-_DUE_ON = _by_window_end(
-    visit_select().where(
-        Visit.site_id == bindparam("site"),
-        Visit.status == "scheduled",
-        Visit.window_start <= bindparam("day", type_=Date),
-        Visit.window_end >= bindparam("day", type_=Date),
+_DUE_ON = Keyed.of(
+    _by_window_end(
+        visit_select().where(
+            Visit.site_id == bindparam("site"),
+            Visit.status == "scheduled",
+            Visit.window_start <= bindparam("day", type_=Date),
+            Visit.window_end >= bindparam("day", type_=Date),
+        )
     )
 )
 
-_OVERDUE_ON = _by_window_end(
-    visit_select().where(
-        Visit.site_id == bindparam("site"),
-        Visit.status == "scheduled",
-        Visit.window_end < bindparam("day", type_=Date),
+_OVERDUE_ON = Keyed.of(
+    _by_window_end(
+        visit_select().where(
+            Visit.site_id == bindparam("site"),
+            Visit.status == "scheduled",
+            Visit.window_end < bindparam("day", type_=Date),
+        )
     )
 )
 
