@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -120,6 +121,14 @@ class Visit(Base):
         UniqueConstraint("participant_id", "event", "occurrence", name="uq_visits_occurrence"),
         Index("ix_visits_site_target", "site_id", "target"),
         Index("ix_visits_site_status_window_end", "site_id", "status", "window_end"),
+        # What is due on a day (migration 0008 says why partial).
+        Index(
+            "ix_visits_scheduled_site_window_start",
+            "site_id",
+            "window_start",
+            sqlite_where=text("status = 'scheduled'"),
+            postgresql_where=text("status = 'scheduled'"),
+        ),
         Index("ix_visits_target", "target"),
     )
 

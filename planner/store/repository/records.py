@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, bindparam, case, func, select
+from sqlalchemy import Date, bindparam, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from planner.core.visits import VisitRecord
@@ -127,11 +127,15 @@ def _by_window_end(query: AnySelect) -> AnySelect:
     )
 
 
+#: The status written out, not bound: the partial index of scheduled visits
+#: (migration 0008) is then usable whatever the parameters.
+_SCHEDULED = Visit.status == literal_column("'scheduled'")
+
 _DUE_ON = Keyed.of(
     _by_window_end(
         visit_select().where(
             Visit.site_id == bindparam("site"),
-            Visit.status == "scheduled",
+            _SCHEDULED,
             Visit.window_start <= bindparam("day", type_=Date),
             Visit.window_end >= bindparam("day", type_=Date),
         )
