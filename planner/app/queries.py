@@ -81,7 +81,7 @@ def _spans(
     ctx: Context, session: Session, site: str | None, given: date | None
 ) -> list[tuple[int, date]]:
     """Each site asked about, with the day to count from: ``given``, or today there."""
-    found = records.site_zones(session, site)
+    found = records.site_zones(session, site, ctx.db.protocols)
     if site is not None and not found:
         raise unknown_site(session, site)
     return [(site_id, given if given is not None else ctx.today(zone)) for site_id, zone in found]

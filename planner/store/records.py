@@ -78,10 +78,12 @@ RECORDS_KEPT = 100_000
 
 
 class ProtocolCache:
-    """Protocol versions parsed once, by row id.
+    """What a process keeps of things that never change once stored: protocol
+    versions parsed once, by row id; sites' ids and zones, by code; visit
+    records, by key (a changed visit has a new key).
 
-    A stored version never changes, so one cache serves every transaction of
-    a :class:`planner.app.Planner`.
+    So one cache serves every transaction of a :class:`planner.app.Planner`.
+    (``planner db restore`` under a running server: restart the server.)
     """
 
     def __init__(self) -> None:
@@ -90,6 +92,8 @@ class ProtocolCache:
         #: What a series contributes to a record, by (version, arm, event,
         #: weight): :func:`to_records` fills it (at most :data:`FIXED_KEPT`).
         self.fixed: dict[tuple[int, str, str, float | None], tuple[Any, ...]] = {}
+        #: Sites found, by code: ``(row id, time zone)``, which never change.
+        self.sites: dict[str, tuple[int, str]] = {}
         #: Records made, by visit key (:mod:`planner.store.repository.keyed`).
         self.records: dict[tuple[Any, ...], VisitRecord] = {}
 

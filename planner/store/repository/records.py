@@ -173,13 +173,22 @@ _ZONES = select(Site.id, Site.timezone).order_by(Site.code)
 _ZONE = _ZONES.where(Site.code == bindparam("code"))
 
 
-def site_zones(session: Session, code: str | None = None) -> list[tuple[int, str]]:
+def site_zones(
+    session: Session, code: str | None = None, cache: ProtocolCache | None = None
+) -> list[tuple[int, str]]:
     """``(site id, time zone)`` of every site, or of one, by code: the sites a
-    query of this module runs at (prepared statements, for short queries)."""
+    query of this module runs at (prepared statements, for short queries).
+    A site's id and zone never change, so one found is kept in ``cache``."""
+    kept = cache.sites if cache is not None else {}
+    if code is not None and code in kept:
+        return [kept[code]]
     connection = session.connection()
     if code is None:
         return [(row_id, zone) for row_id, zone in connection.execute(_ZONES)]
-    return [(row_id, zone) for row_id, zone in connection.execute(_ZONE, {"code": code})]
+    found = [(row_id, zone) for row_id, zone in connection.execute(_ZONE, {"code": code})]
+    if found:
+        kept[code] = found[0]
+    return found
 
 
 def kinds(session: Session) -> set[str]:
