@@ -15,6 +15,8 @@ import pytest
 
 from planner.app import ExportScope, FeedCache, FeedScope, Planner
 from planner.store import records as records_module
+from planner.store.database import Database
+from planner.store.repository import records
 from tests.conftest import NOW
 
 AS_OF = date(2026, 5, 1)
@@ -105,3 +107,22 @@ def test_a_full_memory_starts_again_and_answers_stay_right(
         planner.miss(found["upcoming"][0].visit_id)
         with clocked(str(db_path)) as fresh:
             assert answers(planner) == answers(fresh)
+
+
+def test_records_read_while_writing_are_not_kept(planner: Planner, db_path: Path) -> None:
+    """A writing transaction may roll back: what it read is not kept."""
+    enrol(planner)
+    database = Database(str(db_path))
+    try:
+        with database.write() as session, session.begin():
+            found = records.matching(session, database.protocols, records.Filter())
+            session.rollback()
+        kept_after_writing = len(database.protocols.records)
+        with database.read() as session:
+            again = records.matching(session, database.protocols, records.Filter())
+    finally:
+        database.close()
+
+    assert found and again == found
+    assert kept_after_writing == 0
+    assert len(database.protocols.records) == len(again)  # the reading one's

@@ -16,6 +16,8 @@ one of two ways. With nothing kept yet (a command-line run), it reads the
 rows with their keys in one query. Otherwise it reads only the keys (same
 joins, conditions and order), then in full only the visits whose key it has
 not seen, 500 at a time, or all again in one query when most are new.
+Only records read in a reading transaction are kept: a writing one may roll
+back, and with a stopped clock (tests) a later change could repeat its keys.
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def _full(
     keys = [tuple(row[-_WIDTH:]) for row in rows]
     records = to_records(connection, [row[:-_WIDTH] for row in rows], cache)
     made = list(zip(keys, records, strict=True))
-    cache.keep(made)
+    if connection.get_execution_options().get("readonly", False):
+        cache.keep(made)  # committed: a writing transaction may yet roll back
     return made
 
 

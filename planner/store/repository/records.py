@@ -186,8 +186,8 @@ def site_zones(
     if code is None:
         return [(row_id, zone) for row_id, zone in connection.execute(_ZONES)]
     found = [(row_id, zone) for row_id, zone in connection.execute(_ZONE, {"code": code})]
-    if found:
-        kept[code] = found[0]
+    if found and connection.get_execution_options().get("readonly", False):
+        kept[code] = found[0]  # committed (a writing transaction may roll back)
     return found
 
 
