@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, type_coerce
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from planner.core.visits import VisitRecord
@@ -72,14 +73,15 @@ def cached(
     session: Session, cache: ProtocolCache, query: Keyed, params: dict[str, Any]
 ) -> list[tuple[Key, VisitRecord]]:
     """The records of ``query`` with their keys, in its order."""
+    connection = session.connection()  # once: each call costs the session some work
     if not cache.records:
-        return _full(session, cache, query.rows, params)
-    keys = [tuple(row) for row in session.connection().execute(query.keys, params).fetchall()]
+        return _full(connection, cache, query.rows, params)
+    keys = [tuple(row) for row in connection.execute(query.keys, params).fetchall()]
     kept = cache.records  # never emptied: replaced by a new dict when full
     missing = [key[0] for key in keys if key not in kept]
     if len(missing) > _BATCH and len(missing) * 4 > len(keys):
-        return _full(session, cache, query.rows, params)
-    made = _by_ids(session, cache, missing) if missing else {}
+        return _full(connection, cache, query.rows, params)
+    made = _by_ids(connection, cache, missing) if missing else {}
     answer: list[tuple[Key, VisitRecord]] = []
     for key in keys:
         now = made.get(key[0])  # read again: as it is now, should it have just changed
@@ -91,9 +93,8 @@ def cached(
 
 
 def _full(
-    session: Session, cache: ProtocolCache, rows_query: AnySelect, params: dict[str, Any]
+    connection: Connection, cache: ProtocolCache, rows_query: AnySelect, params: dict[str, Any]
 ) -> list[tuple[Key, VisitRecord]]:
-    connection = session.connection()
     rows = connection.execute(rows_query, params).fetchall()
     keys = [tuple(row[-_WIDTH:]) for row in rows]
     records = to_records(connection, [row[:-_WIDTH] for row in rows], cache)
@@ -104,12 +105,12 @@ def _full(
 
 
 def _by_ids(
-    session: Session, cache: ProtocolCache, ids: list[int]
+    connection: Connection, cache: ProtocolCache, ids: list[int]
 ) -> dict[int, tuple[Key, VisitRecord]]:
     """Records of visits by row id, with their keys as read now."""
     found: dict[int, tuple[Key, VisitRecord]] = {}
     for start in range(0, len(ids), _BATCH):
         part = _BY_ID.where(Visit.id.in_(ids[start : start + _BATCH]))
-        for key, record in _full(session, cache, part, {}):
+        for key, record in _full(connection, cache, part, {}):
             found[key[0]] = (key, record)
     return found
