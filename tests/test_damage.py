@@ -227,8 +227,24 @@ def test_db_check_on_a_sound_database(original: Path, tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[:3] == ["integrity_check: ok", "foreign_key_check: ok", "stored values: ok"]
     assert re.fullmatch(r"audit trail: intact: 32 rows, head [0-9a-f]{64}", lines[3]), lines[3]
-    assert lines[4:] == ["the database is sound"]
+    assert lines[4:] == ["protocol facts: match their sources: 1 version", "the database is sound"]
     assert result.stderr == ""
+
+
+def test_db_check_names_a_protocol_version_whose_facts_were_altered(
+    original: Path, tmp_path: Path
+) -> None:
+    """Visit records show the facts stored with a protocol version (label,
+    dose, ...): facts altered behind planner's back are named."""
+    copy = fresh_copy(original, tmp_path / "facts.db")
+    tamper(copy, "UPDATE protocol_versions SET facts = replace(facts, 'Infusion', 'Injection')")
+    result = run(copy, "db", "check")
+    assert result.exit_code == 1
+    assert (
+        "protocol facts: 1 problem\n"
+        "  cs-huc-mscs v1: the facts stored with it are not those of its source\n"
+    ) in result.stdout
+    assert result.stderr == "planner: error: the database is damaged (protocol facts)\n"
 
 
 def tamper(path: Path, *statements: str) -> None:
@@ -309,4 +325,4 @@ def test_db_check_on_postgresql(postgres_url: str) -> None:
     assert (result.exit_code, result.stderr) == (0, "")
     lines = result.stdout.splitlines()
     assert re.fullmatch(r"audit trail: intact: 1 rows, head [0-9a-f]{64}", lines[0]), lines
-    assert lines[1:] == ["the database is sound"]
+    assert lines[1:] == ["protocol facts: match their sources: 0 versions", "the database is sound"]

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Collection
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from planner.app.judged import today_in, utc_now
 from planner.app.results import Clock, VisitChange
 from planner.core.bundled import BUNDLED_IDS, bundled, bundled_source
-from planner.core.dates import zone_info
 from planner.core.errors import InputError, NotFound, StaleData
+from planner.core.facts import facts_json
 from planner.core.protocol import StudyProtocol, fingerprint
 from planner.core.replan import replan
 from planner.core.visits import VisitRecord, visit_id
@@ -32,10 +33,6 @@ from planner.store.repository import (
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def default_actor() -> str:
@@ -88,7 +85,7 @@ class Context:
 
     def today(self, zone: str) -> date:
         """Today's date in a time zone."""
-        return self.now().replace(tzinfo=UTC).astimezone(zone_info(zone)).date()
+        return today_in(self.now(), zone)
 
     # -- protocols
 
@@ -104,7 +101,8 @@ class Context:
         existing = protocols.by_fingerprint(session, protocol.id, mark)
         if existing is not None:
             return existing, False
-        row = protocols.add_version(session, protocol.id, mark, protocol.title, source, self.now())
+        texts = (source, facts_json(protocol))
+        row = protocols.add_version(session, protocol.id, mark, protocol.title, texts, self.now())
         return row, True
 
     def version_for(self, session: Session, protocol_id: str) -> ProtocolVersion:

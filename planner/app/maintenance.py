@@ -8,11 +8,14 @@ from datetime import datetime
 
 from planner.app.context import Context
 from planner.core.errors import DatabaseDamaged, PlannerError
+from planner.core.facts import facts_json
 from planner.store.backup import backup_to, restore_from
 from planner.store.checks import existing_file, file_checks
 from planner.store.database import Database
 from planner.store.engine import resolve_url, sqlite_path
 from planner.store.migrate import HEAD, upgrade
+from planner.store.records import parse_snapshot
+from planner.store.repository import protocols
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,31 @@ def check_database(db: str | None) -> DatabaseCheck:
     existing_file(url)
     findings = [Finding(name, tuple(problems)) for name, problems in file_checks(url)]
     findings.append(_audit_finding(db))
+    findings.append(_facts_finding(db))
     return DatabaseCheck(tuple(findings))
+
+
+def _facts_finding(db: str | None) -> Finding:
+    """Whether each stored protocol version's facts (what visit records show
+    of it, :mod:`planner.core.facts`) are those of its source."""
+    try:
+        database = Database(db)
+    except PlannerError as error:
+        return Finding("protocol facts", (f"cannot be read: {error}",))
+    try:
+        with database.read() as session:
+            stored = protocols.stored_facts(session)
+    except PlannerError as error:
+        return Finding("protocol facts", (f"cannot be read: {error}",))
+    finally:
+        database.close()
+    problems = tuple(
+        f"{protocol_id} v{version}: the facts stored with it are not those of its source"
+        for protocol_id, version, source, facts in stored
+        if facts != facts_json(parse_snapshot(source, f"{protocol_id} v{version}"))
+    )
+    count = f"{len(stored)} version{'' if len(stored) == 1 else 's'}"
+    return Finding("protocol facts", problems, f"match their sources: {count}")
 
 
 def _audit_finding(db: str | None) -> Finding:

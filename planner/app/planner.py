@@ -27,8 +27,8 @@ from planner.app.context import Context
 from planner.app.enrol import Enrolled, Progress
 from planner.app.export_api import Exports
 from planner.app.feed_api import Feeds
+from planner.app.judged import VisitAsOf
 from planner.app.participants import ParticipantInfo
-from planner.app.queries import VisitAsOf
 from planner.app.results import (
     AuditRecord,
     Clock,

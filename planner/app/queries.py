@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING
 
+from planner.app import judged
 from planner.app.context import Context, unknown_participant, unknown_site
+from planner.app.judged import VisitAsOf
 from planner.app.results import AuditRecord, ExportScope
 from planner.core.bundled import BUNDLED_IDS, bundled
 from planner.core.errors import NotFound, out_of_range
@@ -19,28 +20,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 MAX_DAYS = 3660
-
-
-@dataclass(frozen=True, slots=True)
-class VisitAsOf:
-    """A scheduled visit judged on a day (due or overdue), with that day."""
-
-    visit: VisitRecord
-    as_of: date
-
-    def days_left(self) -> int:
-        """Days from the day to the window's end (0: its last day)."""
-        return (self.visit.window_end - self.as_of).days
-
-    def days_overdue(self) -> int:
-        """Days from the window's end to the day."""
-        return (self.as_of - self.visit.window_end).days
-
-
-def due_order(item: VisitAsOf) -> tuple[date, date, str, str, str, int]:
-    """Who must be seen first: window end, then target, time, participant."""
-    v = item.visit
-    return (v.window_end, v.target, v.time or "", v.participant, v.event, v.occurrence)
 
 
 def known_kinds(ctx: Context, session: Session) -> list[str]:
@@ -84,7 +63,7 @@ def _spans(
     found = records.site_zones(session, site, ctx.db.protocols)
     if site is not None and not found:
         raise unknown_site(session, site)
-    return [(site_id, given if given is not None else ctx.today(zone)) for site_id, zone in found]
+    return judged.spans(found, given, ctx.today)
 
 
 def upcoming(
@@ -106,12 +85,11 @@ def upcoming(
         check_kind(ctx, session, kind)
         versions = ctx.version_ids(session, protocol) if protocol is not None else None
         where = records.Filter(version_ids=versions, arm=arm, kind=kind)
-        spans = _spans(ctx, session, site, start)
-        found: list[VisitRecord] = []
-        for site_id, first in spans:
-            end = first + timedelta(days=days)
-            found += records.due(session, ctx.db.protocols, site_id, first, end, where)
-    return sorted(found, key=visit_order) if len(spans) > 1 else found
+
+        def query(site_id: int, first: date, end: date) -> list[VisitRecord]:
+            return records.due(session, ctx.db.protocols, site_id, first, end, where)
+
+        return judged.upcoming(_spans(ctx, session, site, start), days, query)
 
 
 def overdue(ctx: Context, as_of: date | None, site: str | None) -> list[VisitRecord]:
@@ -137,12 +115,11 @@ def _judged(
         check_kind(ctx, session, kind)
         versions = ctx.version_ids(session, protocol) if protocol is not None else None
         narrow = records.Filter(version_ids=versions, arm=arm, kind=kind)
-        found = [
-            VisitAsOf(record, day)
-            for site_id, day in _spans(ctx, session, site, as_of)
-            for record in query(session, ctx.db.protocols, site_id, day, narrow)
-        ]
-    return sorted(found, key=due_order)
+
+        def ask(site_id: int, day: date) -> list[VisitRecord]:
+            return query(session, ctx.db.protocols, site_id, day, narrow)
+
+        return judged.judged(_spans(ctx, session, site, as_of), ask)
 
 
 def due(

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from planner.app.judged import VisitAsOf
     from planner.app.participants import ParticipantInfo
-    from planner.app.queries import VisitAsOf
     from planner.app.results import AuditRecord
     from planner.core.visits import VisitRecord
 

@@ -16,14 +16,14 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from planner.app.context import unknown_participant
-from planner.app.queries import due_order
+from planner.app.judged import due_order
 from planner.core.errors import NotFound, PlannerError
 from planner.core.visits import VisitId, VisitRecord, visit_order
 
 if TYPE_CHECKING:
+    from planner.app.judged import VisitAsOf
     from planner.app.participants import ParticipantInfo
     from planner.app.planner import Planner
-    from planner.app.queries import VisitAsOf
     from planner.app.results import AuditRecord, Outcome, SiteInfo
     from planner.app.users import UserInfo
 

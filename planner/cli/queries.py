@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from planner.cli.params import ARM, DATE, FORMAT, KIND, PROTOCOL, SITE
-from planner.cli.root import emit, main, open_planner
+from planner.cli.root import emit, main, open_planner, root_option
 
 if TYPE_CHECKING:
     from planner.cli.render import Format
@@ -50,11 +50,15 @@ def upcoming(
     fmt: Format,
 ) -> None:
     """Scheduled visits due in the next N days."""
+    from planner.app import quick
     from planner.cli.render import render_visits
 
-    records = open_planner(ctx).upcoming(
-        start, days, site=site_code, protocol=protocol_id, arm=arm, kind=kind
-    )
+    plain = (protocol_id, arm, kind) == (None, None, None)
+    records = quick.upcoming(root_option(ctx, "db"), start, days, site_code) if plain else None
+    if records is None:
+        records = open_planner(ctx).upcoming(
+            start, days, site=site_code, protocol=protocol_id, arm=arm, kind=kind
+        )
     emit(render_visits(records, fmt, status=False, count=True))
 
 
@@ -84,9 +88,14 @@ def due(
 
     JSON and CSV add days_left: the days from the day to the window's end.
     """
+    from planner.app import quick
     from planner.cli.render import render_judged
 
-    found = open_planner(ctx).due(as_of, site=site_code, protocol=protocol_id, arm=arm, kind=kind)
+    plain = (protocol_id, arm, kind) == (None, None, None)
+    found = quick.due(root_option(ctx, "db"), as_of, site_code) if plain else None
+    if found is None:
+        planner = open_planner(ctx)
+        found = planner.due(as_of, site=site_code, protocol=protocol_id, arm=arm, kind=kind)
     emit(render_judged(found, fmt, "days_left"))
 
 
@@ -111,10 +120,14 @@ def overdue(
 
     JSON and CSV add days_overdue: the days from the window's end to the day.
     """
+    from planner.app import quick
     from planner.cli.render import render_judged
 
-    planner = open_planner(ctx)
-    found = planner.overdue_by(as_of, site=site_code, protocol=protocol_id, arm=arm, kind=kind)
+    plain = (protocol_id, arm, kind) == (None, None, None)
+    found = quick.overdue(root_option(ctx, "db"), as_of, site_code) if plain else None
+    if found is None:
+        planner = open_planner(ctx)
+        found = planner.overdue_by(as_of, site=site_code, protocol=protocol_id, arm=arm, kind=kind)
     emit(render_judged(found, fmt, "days_overdue"))
 
 

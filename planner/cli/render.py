@@ -18,7 +18,7 @@ from planner.core.visits import CSV_COLUMNS, VisitRecord, occurrence_text
 
 if TYPE_CHECKING:
     from planner.app import AuditRecord, CapacityProblem, FeedInfo, NewFeed, ProtocolInfo, SiteInfo
-    from planner.app.queries import VisitAsOf
+    from planner.app.judged import VisitAsOf
 
 Format = Literal["table", "json", "csv"]
 Row = dict[str, Any]

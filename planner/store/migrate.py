@@ -21,14 +21,11 @@ from planner.store.backup import backup_to
 from planner.store.engine import is_sqlite, make_engine, sqlite_path
 from planner.store.failures import DatabaseBusy, driver_message
 from planner.store.repository import locks
+from planner.store.revisions import HEAD as HEAD
+from planner.store.revisions import REVISIONS as REVISIONS
 
 if TYPE_CHECKING:
     from alembic.config import Config
-
-#: The migrations, oldest first, and the newest. A test keeps them equal to the
-#: scripts in ``migrations/``, so start-up needs no scan of those scripts.
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
-HEAD = REVISIONS[-1]
 
 
 def alembic_config(url: URL) -> Config:

@@ -55,6 +55,8 @@ class ProtocolVersion(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(Text)
+    #: What visit records take from it, as JSON (:mod:`planner.core.facts`).
+    facts: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

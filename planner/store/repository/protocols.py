@@ -63,18 +63,36 @@ def by_fingerprint(session: Session, protocol_id: str, mark: str) -> ProtocolVer
 
 
 def add_version(
-    session: Session, protocol_id: str, mark: str, title: str, source: str, now: datetime
+    session: Session,
+    protocol_id: str,
+    mark: str,
+    title: str,
+    source: tuple[str, str],
+    now: datetime,
 ) -> ProtocolVersion:
-    """Store the next version of a protocol."""
+    """Store the next version of a protocol: ``source`` is its text and its
+    facts (:func:`planner.core.facts.facts_json`)."""
     latest = latest_version(session, protocol_id)
     row = ProtocolVersion(
         protocol_id=protocol_id,
         version=(latest.version + 1) if latest else 1,
         fingerprint=mark,
         title=title,
-        source=source,
+        source=source[0],
+        facts=source[1],
         created_at=now,
     )
     session.add(row)
     session.flush()
     return row
+
+
+def stored_facts(session: Session) -> list[tuple[str, int, str, str]]:
+    """Protocol id, version, source and stored facts of every stored version."""
+    query = select(
+        ProtocolVersion.protocol_id,
+        ProtocolVersion.version,
+        ProtocolVersion.source,
+        ProtocolVersion.facts,
+    ).order_by(ProtocolVersion.protocol_id, ProtocolVersion.version)
+    return [(row[0], row[1], row[2], row[3]) for row in session.execute(query)]

@@ -20,14 +20,15 @@ from planner.store.records import (
 )
 from planner.store.repository.keyed import Key, Keyed, cached
 
-_UPCOMING = Keyed.of(
-    visit_select().where(
-        Visit.site_id == bindparam("site"),
-        Visit.target >= bindparam("first", type_=Date),
-        Visit.target < bindparam("end", type_=Date),
-        Visit.status == "scheduled",
-    )
+#: Scheduled visits at a site with ``first <= target < end`` (also compiled
+#: for the command line's reading path: :mod:`planner.store.lite_sql`).
+UPCOMING = visit_select().where(
+    Visit.site_id == bindparam("site"),
+    Visit.target >= bindparam("first", type_=Date),
+    Visit.target < bindparam("end", type_=Date),
+    Visit.status == "scheduled",
 )
+_UPCOMING = Keyed.of(UPCOMING)
 
 _OVERDUE = Keyed.of(
     visit_select().where(
@@ -131,26 +132,24 @@ def _by_window_end(query: AnySelect) -> AnySelect:
 #: (migration 0008) is then usable whatever the parameters.
 _SCHEDULED = Visit.status == literal_column("'scheduled'")
 
-_DUE_ON = Keyed.of(
-    _by_window_end(
-        visit_select().where(
-            Visit.site_id == bindparam("site"),
-            _SCHEDULED,
-            Visit.window_start <= bindparam("day", type_=Date),
-            Visit.window_end >= bindparam("day", type_=Date),
-        )
+DUE_ON = _by_window_end(
+    visit_select().where(
+        Visit.site_id == bindparam("site"),
+        _SCHEDULED,
+        Visit.window_start <= bindparam("day", type_=Date),
+        Visit.window_end >= bindparam("day", type_=Date),
     )
 )
+_DUE_ON = Keyed.of(DUE_ON)
 
-_OVERDUE_ON = Keyed.of(
-    _by_window_end(
-        visit_select().where(
-            Visit.site_id == bindparam("site"),
-            Visit.status == "scheduled",
-            Visit.window_end < bindparam("day", type_=Date),
-        )
+OVERDUE_ON = _by_window_end(
+    visit_select().where(
+        Visit.site_id == bindparam("site"),
+        Visit.status == "scheduled",
+        Visit.window_end < bindparam("day", type_=Date),
     )
 )
+_OVERDUE_ON = Keyed.of(OVERDUE_ON)
 
 
 def due_on(
@@ -169,8 +168,8 @@ def overdue_on(
     return _fetch(session, cache, query, {"site": site_id, "day": day})
 
 
-_ZONES = select(Site.id, Site.timezone).order_by(Site.code)
-_ZONE = _ZONES.where(Site.code == bindparam("code"))
+ZONES = select(Site.id, Site.timezone).order_by(Site.code)
+ZONE = ZONES.where(Site.code == bindparam("code"))
 
 
 def site_zones(
@@ -184,8 +183,8 @@ def site_zones(
         return [kept[code]]
     connection = session.connection()
     if code is None:
-        return [(row_id, zone) for row_id, zone in connection.execute(_ZONES)]
-    found = [(row_id, zone) for row_id, zone in connection.execute(_ZONE, {"code": code})]
+        return [(row_id, zone) for row_id, zone in connection.execute(ZONES)]
+    found = [(row_id, zone) for row_id, zone in connection.execute(ZONE, {"code": code})]
     if found and connection.get_execution_options().get("readonly", False):
         kept[code] = found[0]  # committed (a writing transaction may roll back)
     return found
