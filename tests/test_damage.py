@@ -231,6 +231,18 @@ def test_db_check_on_a_sound_database(original: Path, tmp_path: Path) -> None:
     assert result.stderr == ""
 
 
+@pytest.mark.parametrize("facts", ["not json", '{"series": {}}', '{"series": [{}], "arms": {}}'])
+def test_unreadable_facts_are_named_damage(original: Path, tmp_path: Path, facts: str) -> None:
+    copy = fresh_copy(original, tmp_path / "facts.db")
+    tamper(copy, f"UPDATE protocol_versions SET facts = '{facts}'")
+    for args in READS[:4]:
+        result = run(copy, *args)
+        assert (result.exit_code, result.stderr) == (1, DAMAGED + "\n"), (args, result.stderr)
+    check = run(copy, "db", "check")
+    assert check.exit_code == 1
+    assert "cs-huc-mscs v1: the facts stored with it are not those of its source" in check.stdout
+
+
 def test_db_check_names_a_protocol_version_whose_facts_were_altered(
     original: Path, tmp_path: Path
 ) -> None:

@@ -6,6 +6,8 @@ own dose and arms, and each arm's dose. Reading visits then needs no
 protocol model at all (parsing a protocol means importing and running the
 validating models, most of a short command's time), and the reading path
 of the command line can answer without them (:mod:`planner.app.quick`).
+Changing the shape of the facts needs a migration that works them out again
+for every stored version (as 0009 does); ``planner db check`` compares them.
 
 >>> from planner.core.bundled import bundled
 >>> facts = protocol_facts(bundled("ucmsc-dlc"))

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from typing import Any, Protocol
 
+from planner.core.errors import DatabaseDamaged
 from planner.core.facts import Facts, any_series, dose_text, series_facts
 from planner.core.visits import UNSCHEDULED, VisitRecord, visit_uid
 
@@ -53,7 +54,11 @@ class RecordMaker:
         found = self._facts.get(version_id)
         if found is None:
             protocol_id, version, text = source.version(version_id)
-            found = self._facts[version_id] = (protocol_id, version, json.loads(text))
+            found = self._facts[version_id] = (
+                protocol_id,
+                version,
+                _read(text, protocol_id, version),
+            )
         return found
 
     def make(self, source: VersionSource, rows: Iterable[Any]) -> Iterator[VisitRecord]:
@@ -112,6 +117,28 @@ class RecordMaker:
             if found is not None:
                 return found
         raise LookupError(f"series {event!r} is in no version of {protocol_id}")
+
+
+_SERIES = {"code", "label", "kind", "contact", "setting", "count", "dose", "arms"}
+_ARM = {"dose", "per_kg"}
+
+
+def _read(text: str, protocol_id: str, version: int) -> Facts:
+    """Stored facts, or DatabaseDamaged when they are not facts at all
+    (``planner db check`` names the version)."""
+    try:
+        facts = json.loads(text)
+    except (TypeError, ValueError):
+        facts = None
+    if not (
+        isinstance(facts, dict)
+        and isinstance(facts.get("series"), list)
+        and isinstance(facts.get("arms"), dict)
+        and all(isinstance(one, dict) and one.keys() >= _SERIES for one in facts["series"])
+        and all(isinstance(one, dict) and one.keys() >= _ARM for one in facts["arms"].values())
+    ):
+        raise DatabaseDamaged(value=f"the facts of protocol version {protocol_id} v{version}")
+    return facts
 
 
 def _unscheduled(
