@@ -108,17 +108,24 @@ class ProtocolCache(RecordMaker):
         """A stored version's protocol (parsed: for re-planning) and number."""
         found = self._versions.get(version_id)
         if found is None:
-            row = connection.execute(
-                select(
-                    ProtocolVersion.protocol_id, ProtocolVersion.version, ProtocolVersion.source
-                ).where(ProtocolVersion.id == version_id)
-            ).first()
-            if row is None:
-                raise LookupError(f"protocol version {version_id} is missing")
-            protocol_id, version, source = row
+            protocol_id, version, source = _version(connection, version_id, "source")
             found = (parse_snapshot(source, f"{protocol_id} v{version}"), version)
             self._versions[version_id] = found
         return found
+
+
+def _version(connection: Connection, version_id: int, text: str) -> tuple[str, int, str]:
+    """Protocol id, version number and one text column (``source`` or
+    ``facts``) of a stored version."""
+    column = ProtocolVersion.source if text == "source" else ProtocolVersion.facts
+    row = connection.execute(
+        select(ProtocolVersion.protocol_id, ProtocolVersion.version, column).where(
+            ProtocolVersion.id == version_id
+        )
+    ).first()
+    if row is None:
+        raise LookupError(f"protocol version {version_id} is missing")
+    return row[0], row[1], row[2]
 
 
 class _Versions:
@@ -128,14 +135,7 @@ class _Versions:
         self.connection = connection
 
     def version(self, version_id: int) -> tuple[str, int, str]:
-        row = self.connection.execute(
-            select(
-                ProtocolVersion.protocol_id, ProtocolVersion.version, ProtocolVersion.facts
-            ).where(ProtocolVersion.id == version_id)
-        ).first()
-        if row is None:
-            raise LookupError(f"protocol version {version_id} is missing")
-        return row[0], row[1], row[2]
+        return _version(self.connection, version_id, "facts")
 
     def versions_of(self, protocol_id: str) -> list[int]:
         return list(
