@@ -64,6 +64,23 @@ def test_a_deliberate_violation_breaks_a_contract(
     assert "leak" in broken
 
 
+@pytest.mark.parametrize(
+    "line", ["import pydantic\n", "from planner.store import records  # SQLAlchemy, indirectly\n"]
+)
+def test_the_reading_path_may_not_load_heavy_libraries(tmp_path: Path, line: str) -> None:
+    """The short reading commands' modules (planner.app.quick and what it
+    uses) import neither directly nor through another module."""
+    shutil.copytree(PACKAGE, tmp_path / "planner", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    judged = tmp_path / "planner" / "app" / "judged.py"
+    judged.write_text(judged.read_text(encoding="utf-8") + line, encoding="utf-8")
+    done = _lint_imports(tmp_path)
+    assert done.returncode != 0
+    broken = done.stdout.split("Broken contracts", 1)[-1]
+    assert "The command line's reading path" in broken
+    assert "planner.app.judged" in broken
+
+
 def _modules() -> list[Path]:
     return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
 
