@@ -15,6 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 from planner.core.dates import zone_info
 from planner.core.visits import VisitRecord, visit_order
 
+#: The longest span ``upcoming`` looks at, in days.
+MAX_DAYS = 3660
+
 
 def utc_now() -> datetime:
     """The system clock: now, UTC, naive (as stored), to the second."""

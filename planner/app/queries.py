@@ -19,7 +19,7 @@ from planner.store.repository import audit, participants, protocols, records
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-MAX_DAYS = 3660
+MAX_DAYS = judged.MAX_DAYS
 
 
 def known_kinds(ctx: Context, session: Session) -> list[str]:

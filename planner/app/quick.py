@@ -24,9 +24,6 @@ from planner.core.errors import PlannerError
 from planner.core.visits import VisitRecord
 from planner.store.lite import LiteError, LiteReader, sqlite_file
 
-#: The longest span ``upcoming`` looks at (as :mod:`planner.app.queries`).
-MAX_DAYS = 3660
-
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 
@@ -36,7 +33,7 @@ def upcoming(
 ) -> list[VisitRecord] | None:
     """Scheduled visits whose target lies in ``days`` days from ``start``
     (default: today at each site); None: ask the application."""
-    if not 1 <= days <= MAX_DAYS:
+    if not 1 <= days <= judged.MAX_DAYS:
         return None
     return _answer(db, site, start, clock, lambda r, at: judged.upcoming(at, days, r.upcoming))
 

@@ -19,13 +19,13 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from planner.core.errors import InputError
 from planner.store.failures import on_error
+from planner.store.lite import DEFAULT_DB
 
 BUSY_TIMEOUT_MS = 30_000
 #: ``PRAGMA synchronous`` in WAL mode: FULL syncs the WAL at every commit, so
 #: an acknowledged command survives a power cut (``benchmarks/durability.py``
 #: measures what it costs against NORMAL; see the README).
 SYNCHRONOUS = "FULL"
-DEFAULT_DB = "planner.db"
 
 
 def resolve_url(db: str | None) -> URL:

@@ -7,10 +7,11 @@ queries (compiled from the application's statements: :mod:`planner.store.lite_sq
 the same records (:class:`~planner.store.record_rows.RecordMaker`, with
 facts stored beside each protocol version), in one reading transaction.
 
-It answers only when everything is ordinary; :func:`open_reader` gives None
-(and the caller takes the application's path, which explains whatever is
-unusual) for a URL, a missing file, a schema other than the current one, or
-an SQLite error. It never writes: the connection is ``query_only``.
+It is used only when everything is ordinary: :func:`sqlite_file` gives None
+for a URL or a missing file, :meth:`LiteReader.current` says whether the
+schema is this planner's, and :mod:`planner.app.quick` takes the
+application's path for those and for any SQLite error. It never writes: the
+connection is ``query_only``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from planner.store.revisions import HEAD
 #: How long a read waits for a lock (only a rollback-journal file locks readers).
 BUSY_SECONDS = 30.0
 
+#: The database when none is named (and ``$PLANNER_DB`` is unset or empty).
+DEFAULT_DB = "planner.db"
+
 #: Errors that send the caller to the application's path.
 LiteError = sqlite3.Error
 
@@ -39,7 +43,7 @@ Query = tuple[str, dict[str, Any]]
 def sqlite_file(db: str | None) -> str | None:
     """The existing SQLite file ``db`` (or ``$PLANNER_DB``, else ``planner.db``)
     names, or None for anything else (a URL, an empty name, no such file)."""
-    db = db if db is not None else (os.environ.get("PLANNER_DB") or "planner.db")
+    db = db if db is not None else (os.environ.get("PLANNER_DB") or DEFAULT_DB)
     if not db.strip() or "://" in db:
         return None
     path = os.path.abspath(db)
@@ -51,9 +55,7 @@ class LiteReader:
 
     def __init__(self, path: str) -> None:
         uri = Path(path).as_uri() + "?mode=rw"  # percent-encoded: any file name
-        self.connection = sqlite3.connect(
-            uri, uri=True, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=True
-        )
+        self.connection = sqlite3.connect(uri, uri=True, timeout=BUSY_SECONDS, isolation_level=None)
         try:
             self.connection.execute("PRAGMA query_only = ON")
             self.connection.execute("BEGIN")
