@@ -231,6 +231,20 @@ def test_db_check_on_a_sound_database(original: Path, tmp_path: Path) -> None:
     assert result.stderr == ""
 
 
+def test_db_check_names_a_protocol_version_whose_source_was_altered(
+    original: Path, tmp_path: Path
+) -> None:
+    copy = fresh_copy(original, tmp_path / "source.db")
+    tamper(copy, "UPDATE protocol_versions SET source = 'id = 1'")
+    result = run(copy, "db", "check")
+    assert result.exit_code == 1
+    assert (
+        "protocol facts: 1 problem\n"
+        "  the stored source is no longer a valid protocol: cs-huc-mscs v1: id: must be text"
+    ) in result.stdout
+    assert result.stderr == "planner: error: the database is damaged (protocol facts)\n"
+
+
 @pytest.mark.parametrize("facts", ["not json", '{"series": {}}', '{"series": [{}], "arms": {}}'])
 def test_unreadable_facts_are_named_damage(original: Path, tmp_path: Path, facts: str) -> None:
     copy = fresh_copy(original, tmp_path / "facts.db")

@@ -113,13 +113,20 @@ def _facts_finding(db: str | None) -> Finding:
         return Finding("protocol facts", (f"cannot be read: {error}",))
     finally:
         database.close()
-    problems = tuple(
-        f"{protocol_id} v{version}: the facts stored with it are not those of its source"
-        for protocol_id, version, source, facts in stored
-        if facts != facts_json(parse_snapshot(source, f"{protocol_id} v{version}"))
-    )
+    problems = tuple(filter(None, (_facts_problem(*row) for row in stored)))
     count = f"{len(stored)} version{'' if len(stored) == 1 else 's'}"
     return Finding("protocol facts", problems, f"match their sources: {count}")
+
+
+def _facts_problem(protocol_id: str, version: int, source: str, facts: str) -> str | None:
+    name = f"{protocol_id} v{version}"
+    try:
+        expected = facts_json(parse_snapshot(source, name))
+    except PlannerError as error:
+        return f"the stored source is no longer a valid protocol: {error}"  # names it
+    if facts != expected:
+        return f"{name}: the facts stored with it are not those of its source"
+    return None
 
 
 def _audit_finding(db: str | None) -> Finding:
