@@ -12,13 +12,17 @@ from __future__ import annotations
 import json
 from collections.abc import Generator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from planner.core.chain import GENESIS, row_hash
+from planner.core.chain import FIELDS, GENESIS, row_hash
 from planner.store.models import AuditEntry
+from planner.store.repository import inserts
+
+#: The columns of an audit row, as :func:`add` writes them.
+COLUMNS = ("id", *FIELDS[1:], "hash")
 
 #: The key of the PostgreSQL advisory lock that serialises appends.
 APPEND_LOCK = 7_170_017
@@ -57,17 +61,19 @@ def add(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     last_id, previous = _last(session)
+    table = cast(Table, insert(AuditEntry).table)  # only ever inserted into
+    convert = inserts.Rows(session, table, COLUMNS)
     chained = []
     for offset, values in enumerate(rows, start=1):
         row = {**values, "id": last_id + offset}
         row["hash"] = previous = row_hash(previous, row)
-        chained.append(row)
-    # A Core insert: one executemany even when rows leave different columns empty
-    # (the ORM's bulk insert splits the batch wherever the set of NULLs changes).
-    session.connection().execute(insert(AuditEntry), chained)
+        chained.append(convert.convert([row[name] for name in COLUMNS]))
+    # One executemany of values converted as SQLAlchemy would (the ORM's bulk
+    # insert would split the batch wherever the set of NULLs changes).
+    inserts.insert(session, convert, chained)
     if session.get_bind().dialect.name == "postgresql":
         # Explicit ids do not move the sequence: move it, so no id is handed out twice.
-        session.execute(text("SELECT setval('audit_id_seq', :last)"), {"last": chained[-1]["id"]})
+        session.execute(text("SELECT setval('audit_id_seq', :last)"), {"last": last_id + len(rows)})
 
 
 def _last(session: Session) -> tuple[int, str]:

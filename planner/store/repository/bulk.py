@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from planner.store.models import participants_table, visits_table
+from planner.store.repository import inserts
 
 #: Ids per ``IN (...)`` list: well under every database's parameter limit.
 CHUNK = 500
@@ -108,7 +109,7 @@ def visits_of(session: Session, participant_ids: Sequence[int]) -> dict[int, lis
             .where(_V.participant_id.in_(ids))
             .order_by(_V.participant_id, _V.event, _V.occurrence)
         )
-        rows: Iterable[tuple[Any, ...]] = connection.execute(query)
+        rows: Sequence[tuple[Any, ...]] = connection.execute(query).all()  # not row by row
         for row in rows:
             state = VisitState(*row)
             found[state.participant_id].append(state)
@@ -121,8 +122,7 @@ def participants_by_id(session: Session, ids: Sequence[int]) -> list[Participant
     connection = session.connection()
     for chunk in _chunks(ids):
         query = select(*_PARTICIPANT_COLUMNS).where(_P.id.in_(chunk))
-        rows: Iterable[tuple[Any, ...]] = connection.execute(query)
-        found.update((row[0], ParticipantState(*row)) for row in rows)
+        found.update((row[0], ParticipantState(*row)) for row in connection.execute(query).all())
     return [found[pid] for pid in ids]
 
 
@@ -131,22 +131,18 @@ def update_visits(session: Session, updates: Sequence[tuple[int, int, dict[str, 
     revision read; return the ids of those that were not (changed meanwhile).
     The new values hold the new ``revision``.
 
-    Rows changing the same columns go in one executemany ``UPDATE``.
+    Rows changing the same columns go in one executemany ``UPDATE``, their
+    values converted for the driver once (:mod:`planner.store.repository.inserts`).
     """
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for visit_id, revision, values in updates:
-        params = {f"new_{name}": value for name, value in values.items()}
-        params["old_id"], params["old_revision"] = visit_id, revision
-        groups.setdefault(tuple(sorted(values)), []).append(params)
-    connection = session.connection()
+        names = tuple(sorted(values))
+        row = (*(values[name] for name in names), visit_id, revision)
+        groups.setdefault(names, []).append(row)
     written = 0
     for names, rows in groups.items():
-        statement = (
-            update(visits_table)
-            .where(_V.id == bindparam("old_id"), _V.revision == bindparam("old_revision"))
-            .values({name: bindparam(f"new_{name}") for name in names})
-        )
-        written += connection.execute(statement, rows).rowcount
+        convert = inserts.Rows(session, visits_table, (*names, "id", "revision"), inserting=False)
+        written += inserts.update(session, convert, 2, map(convert.convert, rows))
     if written == len(updates):
         return set()
     return _stale(session, updates)
