@@ -12,13 +12,15 @@ from alembic import context
 from sqlalchemy import Connection, text
 
 from planner.store.engine import make_engine
-from planner.store.models import Base
+from planner.store.models import Base, for_postgresql
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        for_postgresql()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -34,6 +36,8 @@ def _run(connection: Connection) -> None:
 
 
 def run_migrations_offline() -> None:
+    if (config.get_main_option("sqlalchemy.url") or "").startswith("postgresql"):
+        for_postgresql()
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
         target_metadata=target_metadata,

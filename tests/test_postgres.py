@@ -140,3 +140,26 @@ def test_stale_data_and_bad_input_on_postgres(cli: Cli, postgres_url: str) -> No
     assert duplicate.exit_code == 2
     assert "already enrolled" in duplicate.stderr
     assert len(duplicate.stderr.splitlines()) == 1
+
+
+def test_the_models_partial_index_is_the_one_the_migrations_make(postgres_url: str) -> None:
+    """The PostgreSQL condition of the models' partial index is declared only
+    when a PostgreSQL engine is made (planner.store.models.for_postgresql): it
+    must then be there, and be what migration 0008 created on the server."""
+    from sqlalchemy.schema import CreateIndex
+
+    from planner.store.engine import make_engine
+    from planner.store.models import SCHEDULED_INDEX, visits_table
+
+    engine = make_engine(postgres_url)
+    try:
+        index = next(one for one in visits_table.indexes if one.name == SCHEDULED_INDEX)
+        declared = str(CreateIndex(index).compile(dialect=engine.dialect))  # before migrating
+        command.upgrade(alembic_config(make_url(postgres_url)), "head")
+        with engine.connect() as connection:
+            stored = {i["name"]: i for i in inspect(connection).get_indexes("visits")}
+    finally:
+        engine.dispose()
+    condition = stored[SCHEDULED_INDEX]["dialect_options"]["postgresql_where"]
+    assert re.sub(r"[()]|::text", "", condition) == "status = 'scheduled'"
+    assert declared.endswith("WHERE status = 'scheduled'")

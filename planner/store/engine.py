@@ -76,6 +76,10 @@ def make_engine(url: URL | str, *, foreign_keys: bool = True) -> Engine:
                 field="db",
             ) from None
         event.listen(server, "handle_error", on_error)
+        if server.dialect.name == "postgresql":
+            from planner.store.models import for_postgresql  # its dialect: only for servers
+
+            for_postgresql()
         return server
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "handle_error", on_error)
