@@ -33,6 +33,8 @@ FROM visits v JOIN participants p ON p.id = v.participant_id JOIN sites s ON s.i
 _BY_TARGET = "ORDER BY v.target, coalesce(v.time, ''), p.code, v.event, v.occurrence"
 _BY_END = "ORDER BY v.window_end, v.target, coalesce(v.time, ''), p.code, v.event, v.occurrence"
 _SCHEDULED = "WHERE v.site_id = ? AND v.status = 'scheduled' "
+#: Every visit in the order of the API's visit query (exports).
+HAND_BY_TARGET = _HAND_SELECT + _BY_TARGET
 #: Hand-written queries returning the same rows (columns, joins and order) as the API.
 HAND = {
     "upcoming": _HAND_SELECT + _SCHEDULED + "AND v.target >= ? AND v.target < ?\n" + _BY_TARGET,
