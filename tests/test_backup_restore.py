@@ -156,6 +156,21 @@ def test_commits_are_synced_to_disk_by_default(db_path: Path) -> None:
         engine.dispose()
 
 
+def test_each_connection_keeps_a_large_page_cache(db_path: Path) -> None:
+    """16 MiB of pages a connection (SQLite's default is 2 MB): a large write keeps
+    its pages until it commits (benchmarks/bench_enrol.py measures what it saves)."""
+    from planner.store.engine import make_engine, resolve_url
+
+    engine = make_engine(resolve_url(str(db_path)))
+    try:
+        for _ in range(2):  # every connection, not the first alone
+            with engine.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -16_384
+                connection.invalidate()  # the next one is a new connection
+    finally:
+        engine.dispose()
+
+
 def test_the_durability_benchmark_runs(tmp_path: Path) -> None:
     import subprocess
     import sys
