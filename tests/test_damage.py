@@ -231,17 +231,28 @@ def test_db_check_on_a_sound_database(original: Path, tmp_path: Path) -> None:
     assert result.stderr == ""
 
 
-def test_db_check_names_a_protocol_version_whose_source_was_altered(
-    original: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("statement", "finding"),
+    [
+        (  # a source that no longer parses is a finding, not a failure of the check
+            "UPDATE protocol_versions SET source = 'id = 1'",
+            "the stored source is no longer a valid protocol: cs-huc-mscs v1: id: must be text",
+        ),
+        (  # visit records show the stored facts (label, dose...): altered ones are named
+            "UPDATE protocol_versions SET facts = replace(facts, 'Infusion', 'Injection')",
+            "cs-huc-mscs v1: the facts stored with it are not those of its source\n",
+        ),
+    ],
+    ids=["source", "facts"],
+)
+def test_db_check_names_a_protocol_version_altered_behind_its_back(
+    original: Path, tmp_path: Path, statement: str, finding: str
 ) -> None:
-    copy = fresh_copy(original, tmp_path / "source.db")
-    tamper(copy, "UPDATE protocol_versions SET source = 'id = 1'")
+    copy = fresh_copy(original, tmp_path / "altered.db")
+    tamper(copy, statement)
     result = run(copy, "db", "check")
     assert result.exit_code == 1
-    assert (
-        "protocol facts: 1 problem\n"
-        "  the stored source is no longer a valid protocol: cs-huc-mscs v1: id: must be text"
-    ) in result.stdout
+    assert f"protocol facts: 1 problem\n  {finding}" in result.stdout
     assert result.stderr == "planner: error: the database is damaged (protocol facts)\n"
 
 
@@ -255,22 +266,6 @@ def test_unreadable_facts_are_named_damage(original: Path, tmp_path: Path, facts
     check = run(copy, "db", "check")
     assert check.exit_code == 1
     assert "cs-huc-mscs v1: the facts stored with it are not those of its source" in check.stdout
-
-
-def test_db_check_names_a_protocol_version_whose_facts_were_altered(
-    original: Path, tmp_path: Path
-) -> None:
-    """Visit records show the facts stored with a protocol version (label,
-    dose, ...): facts altered behind planner's back are named."""
-    copy = fresh_copy(original, tmp_path / "facts.db")
-    tamper(copy, "UPDATE protocol_versions SET facts = replace(facts, 'Infusion', 'Injection')")
-    result = run(copy, "db", "check")
-    assert result.exit_code == 1
-    assert (
-        "protocol facts: 1 problem\n"
-        "  cs-huc-mscs v1: the facts stored with it are not those of its source\n"
-    ) in result.stdout
-    assert result.stderr == "planner: error: the database is damaged (protocol facts)\n"
 
 
 def tamper(path: Path, *statements: str) -> None:
