@@ -1,8 +1,11 @@
 """A large ``planner enroll --csv`` killed with SIGKILL at random moments.
 
-Each run starts the real ``planner`` script on a 3,000-participant CSV and
+Each run starts the real ``planner`` script on an 8,000-participant CSV and
 kills it (seeded random delays): some before it takes the write lock, some
-while it holds it and writes, some by luck after it committed. Afterwards the
+while it holds it and writes, some by luck after it committed. The file is
+larger than a connection's page cache (``CACHE_KIB``, 16 MiB: the transaction
+writes about 24 MB), so pages reach the WAL well before the commit and some
+kills land while the WAL holds frames that no commit frame covers. Afterwards the
 database must pass ``PRAGMA integrity_check`` and ``foreign_key_check``, and
 hold either every participant with all its visits or none of them (then
 nothing at all has changed). The next run starts from whatever the killed one
@@ -30,7 +33,7 @@ import pytest
 from planner.app import Planner
 from tests.conftest import dump
 
-PARTICIPANTS = 3000
+PARTICIPANTS = 8000
 RUNS = 11
 SEED = 20261122
 TIMEOUT = 90  # seconds, for any one run
@@ -314,6 +317,10 @@ def test_enrolment_killed_at_random_moments_is_all_or_nothing(tmp_path: Path) ->
     restore(template, db)
     phases = calibrate(command, db)
     assert check_state(db, wanted, empty) == PARTICIPANTS
+    assert phases.writing > 0.2, (
+        f"pages reached the WAL only {phases.writing:.2f}s before the commit: "
+        "make the file larger than the page cache"
+    )
     restore(template, db)
 
     rng = random.Random(SEED)
