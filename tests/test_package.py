@@ -34,6 +34,38 @@ def test_help_does_not_import_the_heavy_libraries() -> None:
     assert done.stdout.strip() == ""
 
 
+def test_recording_a_visit_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """The Planner's groups (users, feeds, amendments, exports, calendars) are
+    loaded when first used: ``visit complete`` needs none of them, nor Argon2."""
+    from datetime import date
+
+    from planner.app import Planner
+
+    db = tmp_path / "x.db"
+    with Planner(str(db), actor="t") as planner:
+        planner.add_site("WUH", "Asia/Shanghai")
+        planner.enroll("WUH-001", "cs-huc-mscs", "MED", "WUH", date(2026, 4, 20))
+    groups = ("user_api", "feed_api", "amendment_api", "export_api", "calendar_api")
+    code = (
+        "import sys\n"
+        "from planner.cli import main\n"
+        f"sys.argv = ['planner', '--db', {str(db)!r}, 'visit', 'complete', 'WUH-001/INF/1',"
+        " '--on', '2026-04-20']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        f"loaded = [m for m in {groups!r} if 'planner.app.' + m in sys.modules]\n"
+        "print(','.join(loaded + [m for m in ('argon2', 'icalendar') if m in sys.modules]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == ""
+    assert "WUH-001/INF/1 completed" in done.stdout
+    with Planner(str(db), actor="t") as planner:  # the groups are there when asked for
+        assert planner.calendars.capacities("WUH") == {}
+        assert planner.users.list() == []
+
+
 def _commands(group: click.Group, prefix: str = "planner") -> list[str]:
     found = []
     for name, command in sorted(group.commands.items()):

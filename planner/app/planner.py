@@ -12,32 +12,19 @@ from typing import TYPE_CHECKING, Self
 from planner.app import (
     corrections,
     enrol,
-    feed_calendars,
     lifecycle,
-    maintenance,
     participants,
     protocols,
     queries,
     sites,
     unscheduled,
 )
-from planner.app.amendment_api import Amendments
-from planner.app.calendar_api import Calendars
 from planner.app.context import Context
 from planner.app.enrol import Enrolled, Progress
-from planner.app.export_api import Exports
-from planner.app.feed_api import Feeds
+from planner.app.groups import Groups
 from planner.app.judged import VisitAsOf
 from planner.app.participants import ParticipantInfo
-from planner.app.results import (
-    AuditRecord,
-    Clock,
-    ExportScope,
-    Outcome,
-    ProtocolInfo,
-    SiteInfo,
-)
-from planner.app.user_api import Users
+from planner.app.results import AuditRecord, Clock, ExportScope, Outcome, ProtocolInfo, SiteInfo
 from planner.core.enrolment import Enrolment
 from planner.core.protocol import StudyProtocol
 from planner.core.replan import SurvivalChoice
@@ -47,7 +34,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
 
-class Planner:
+class Planner(Groups):
     """A planner database: protocols, sites, participants and their visits."""
 
     def __init__(
@@ -219,38 +206,6 @@ class Planner:
     ) -> Outcome:
         """Add an unscheduled visit (``P/UNS/N``), never re-planned."""
         return unscheduled.add(self._ctx, participant, on, label, kind, time, reason)
-
-    def backup(self, destination: str) -> int:
-        """A consistent copy of this (SQLite) database, even while others write."""
-        return maintenance.backup(self._ctx, destination)
-
-    @property
-    def calendars(self) -> Calendars:
-        """Site calendars and capacity: ``planner.calendars.close(site, day)``..."""
-        return Calendars(self._ctx)
-
-    @property
-    def amendments(self) -> Amendments:
-        """Protocol versions and amendments: ``planner.amendments.diff(protocol)``..."""
-        return Amendments(self._ctx)
-
-    @property
-    def exports(self) -> Exports:
-        """Calendars, visit files and SDTM datasets: ``planner.exports.ics(scope)``..."""
-        return Exports(self._ctx)
-
-    @property
-    def feeds(self) -> Feeds:
-        """Calendar subscription feeds: ``planner.feeds.create(scope)`` and so on."""
-        return Feeds(self._ctx)
-
-    @property
-    def users(self) -> Users:
-        """Accounts, sessions and API tokens of the web page: ``planner.users.add(...)``."""
-        return Users(self._ctx)
-
-    def healthy(self) -> bool:
-        return feed_calendars.healthy(self._ctx)
 
     def due(
         self,
