@@ -159,6 +159,73 @@ def test_a_visit_changed_without_an_audit_row_is_named(cli: Cli, db_path: Path) 
     broken(cli("audit", "verify"), "visit WUH-002/INF/3 is at revision 2 but has 1 audited")
 
 
+def _visit_sql(code: str, event: str, number: int) -> str:
+    return (
+        "(SELECT visits.id FROM visits JOIN participants ON participants.id = participant_id"
+        f" WHERE code = '{code}' AND event = '{event}' AND occurrence = {number})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "visit", "says"),
+    [
+        # A completion date rewritten, the revision left alone.
+        ("actual = '2026-03-07'", ("WUH-002", "INF", 2),
+         "actual is 2026-03-07 but the audit trail says 2026-03-08"),
+        # A missed visit turned into a completed one.
+        ("status = 'completed', actual = '2026-04-24'", ("WUH-001", "IHFU", 1),
+         "status is completed but the audit trail says missed"),
+        # A re-planned date put back (the completion of INF/2 re-planned INF/3).
+        ("target = '2026-03-10'", ("WUH-002", "INF", 3),
+         "target is 2026-03-10 but the audit trail says 2026-03-12"),
+        ("deviation = 1", ("WUH-002", "INF", 1),
+         "deviation is true but the audit trail says false"),
+    ],
+)  # fmt: skip
+def test_a_value_changed_without_its_revision_is_named(
+    cli: Cli, db_path: Path, change: str, visit: tuple[str, str, int], says: str
+) -> None:
+    """The revision count alone misses a change that leaves the revision as it
+    was: each value an audit row set must still be the visit's."""
+    scenario(cli)
+    assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact")
+    tamper(db_path, f"UPDATE visits SET {change} WHERE id = {_visit_sql(*visit)}")
+    name = "/".join(map(str, visit))
+    broken(cli("audit", "verify"), f"visit {name}: {says} (changed without an audit row)")
+
+
+def test_an_audited_visit_removed_is_named(cli: Cli, db_path: Path) -> None:
+    scenario(cli)
+    ok(cli("visit", "add", "WUH-001", "--on", "2026-05-02", "--label", "AE check"))
+    tamper(db_path, f"DELETE FROM visits WHERE id = {_visit_sql('WUH-001', 'UNS', 1)}")
+    broken(cli("audit", "verify"), "visit WUH-001/UNS/1 is in the audit trail but no longer stored")
+
+
+def test_every_kind_of_change_leaves_the_trail_matching_the_visits(
+    cli: Cli, db_path: Path, tmp_path: Path
+) -> None:
+    """No false alarm: closings, moves, corrections, endings, unscheduled
+    visits and a rebaseline all leave each visit as its audit rows say."""
+    from tests.test_amendments import amended
+
+    scenario(cli)
+    ok(cli("enroll", "WUH-003", "--protocol", "ucmsc-dlc", "--arm", "G2", "--site", "WUH",
+           "--day1", "2026-04-01"))  # fmt: skip
+    ok(cli("site", "close", "WUH", "2026-05-04", "--to", "2026-05-06", "--reason", "holiday"))
+    ok(cli("visit", "move", "WUH-001/FU/1", "--to", "2026-06-10", "--force", "--reason", "away"))
+    ok(cli("visit", "undo", "WUH-002/INF/2", "--reason", "wrong day"))
+    ok(cli("visit", "complete", "WUH-002/INF/2", "--on", "2026-03-09"))
+    ok(cli("visit", "add", "WUH-003", "--on", "2026-04-03", "--label", "AE", "--time", "10:30"))
+    ok(cli("visit", "complete", "WUH-003/UNS/1", "--on", "2026-04-03"))
+    ok(cli("participant", "withdraw", "WUH-003", "--on", "2026-04-20", "--reason", "consent"))
+    ok(cli("participant", "reinstate", "WUH-003", "--reason", "entered in error"))
+    ok(cli("participant", "died", "WUH-002", "--on", "2026-06-01"))
+    ok(cli("protocol", "add", str(amended(tmp_path))))
+    ok(cli("participant", "rebaseline", "WUH-001", "--protocol", "cs-huc-mscs",
+           "--to-version", "2", "--reason", "amendment 1"))  # fmt: skip
+    assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact")
+
+
 def test_rewriting_the_whole_chain_is_caught_only_by_a_pinned_head(cli: Cli, db_path: Path) -> None:
     """What the chain cannot do: someone who recomputes every hash goes unseen
     by verify; the head kept elsewhere differs."""

@@ -63,7 +63,7 @@ def _show(ctx: click.Context, code: str | None, fmt: Format | None) -> None:
 @audit.command("verify")
 @click.pass_context
 def audit_verify(ctx: click.Context) -> None:
-    """Check the hash chain of every audit row, and every visit's revision against it.
+    """Check the hash chain of every audit row, and every visit against it (revision, values).
 
     Exits 0 printing the number of rows when intact; exits 1 naming the first
     row (or visit) where it breaks.

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 #: The hash before the first row.
@@ -70,3 +70,38 @@ def revision_mismatches(
         changes = audited.get(visit, 0)
         if changes != revision:
             yield visit, revision, changes
+
+
+#: The visit columns an audit row's ``after`` may set (``reason`` is the row's
+#: own column; ``updated_at`` is not audited).
+AUDITED_COLUMNS = (
+    "ideal", "target", "window_start", "window_end", "time", "duration_minutes", "kind",
+    "status", "actual", "pinned", "deviation", "revision", "label",
+)  # fmt: skip
+
+
+def audited_state(afters: Iterable[str]) -> dict[str, Any]:
+    """What a visit's audit rows say it holds now: each column's value in the
+    last row that set it (rows given in id order, ``after`` as stored JSON)."""
+    state: dict[str, Any] = {}
+    for after in afters:
+        values = json.loads(after)
+        if isinstance(values, dict):
+            state.update((k, v) for k, v in values.items() if k in AUDITED_COLUMNS)
+    return state
+
+
+def state_mismatch(current: Mapping[str, Any], audited: Mapping[str, Any]) -> str | None:
+    """The first column whose stored value is not the one its last audit row
+    set, as ``"target is 2026-05-02 but the audit trail says 2026-05-01"``."""
+    for column, said in audited.items():
+        value = current[column]
+        if isinstance(value, date):  # audit rows hold dates as text (``str``)
+            value = str(value)
+        if value != said:
+            return f"{column} is {_shown(value)} but the audit trail says {_shown(said)}"
+    return None
+
+
+def _shown(value: Any) -> str:
+    return "none" if value is None else json.dumps(value, ensure_ascii=False).strip('"')

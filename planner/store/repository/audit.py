@@ -167,3 +167,20 @@ def last_ending(session: Session, participant: str) -> tuple[str | None, list[st
                 cancelled.append(earlier.visit)
             return row.before, cancelled
     return None
+
+
+def visit_settings(session: Session) -> Generator[tuple[str, str, str]]:
+    """(participant, visit, ``after``) of every audit row that set a visit's
+    values, a participant's rows together, each visit's in id order; streamed."""
+    query = (
+        select(AuditEntry.participant, AuditEntry.visit, AuditEntry.after)
+        .where(AuditEntry.visit.is_not(None), AuditEntry.after.is_not(None))
+        .order_by(AuditEntry.participant, AuditEntry.id)
+        .execution_options(yield_per=5000)
+    )
+    result = session.execute(query)
+    try:
+        for participant, visit, after in result:
+            yield str(participant), str(visit), str(after)
+    finally:
+        result.close()  # a server-side cursor, when the check stops early

@@ -130,6 +130,19 @@ def last_occurrence(session: Session, participant_id: int, event: str) -> int:
     return int(found or 0)
 
 
+def stored_values(
+    session: Session, codes: Sequence[str], columns: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """The participants' visits: code, series, occurrence, then ``columns``."""
+    query = (
+        select(Participant.code, Visit.event, Visit.occurrence,
+               *(getattr(Visit, name) for name in columns))
+        .join(Participant, Participant.id == Visit.participant_id)
+        .where(Participant.code.in_(codes))
+    )  # fmt: skip
+    return [tuple(row) for row in session.execute(query)]
+
+
 def revisions(session: Session) -> Generator[tuple[str, str, int, int]]:
     """Every visit's participant code, series, occurrence and revision."""
     query = (
