@@ -611,3 +611,37 @@ def test_parse_returns_a_protocol_or_raises_protocol_error(text: str) -> None:
         assert "generated.toml" in str(error)
         return
     assert isinstance(protocol, StudyProtocol)
+
+
+def test_the_python_api_takes_dates_in_the_command_lines_years(tmp_path: Path) -> None:
+    """The shells parse dates; the use cases also refuse one outside 1900-2200
+    (the web page once stored a year-1 date its timeline could not draw)."""
+    from planner.app import Planner
+    from planner.core.errors import InputError
+
+    db = tmp_path / "x.db"
+    with Planner(str(db), actor="t") as api:
+        api.add_site("WUH", "Asia/Shanghai")
+        api.enroll("WUH-001", "cs-huc-mscs", "MED", "WUH", date(2026, 4, 20))
+        before = dump(db)
+        far, early = date(9999, 12, 31), date(1, 1, 1)
+        calls: list[tuple[str, Callable[[], object]]] = [
+            ("on", lambda: api.complete("WUH-001/INF/1", date(1899, 12, 31))),
+            ("to", lambda: api.move("WUH-001/INF/2", early, force=True)),
+            ("on", lambda: api.add_visit("WUH-001", early, "typo")),
+            ("on", lambda: api.withdraw("WUH-001", far)),
+            ("on", lambda: api.died("WUH-001", early)),
+            ("start", lambda: api.upcoming(far)),
+            ("as_of", lambda: api.due(far)),
+            ("as_of", lambda: api.overdue_by(far)),
+            ("as_of", lambda: api.overdue(far)),
+            ("start", lambda: api.calendars.close("WUH", far)),
+            ("end", lambda: api.calendars.close("WUH", date(2026, 5, 1), far)),
+            ("start", lambda: api.calendars.capacity_report(far, 7)),
+        ]
+        for name, call in calls:
+            with pytest.raises(InputError, match="is outside 1900-2200") as refused:
+                call()
+            assert refused.value.field == name
+        assert api.upcoming(date(2200, 12, 31), 1) == []
+    assert dump(db) == before

@@ -247,6 +247,23 @@ def test_no_unscheduled_visit_after_a_death(g1: Cli) -> None:
     ok(g1("visit", "add", "WUH-001", "--on", "2026-03-14", "--label", "last visit"))
 
 
+def test_an_unscheduled_visit_entered_late_is_completed_on_its_own_day(g1: Cli) -> None:
+    """Unscheduled visits are each their own: one added (and completed) after
+    another may have happened before it. A series keeps its order."""
+    ok(g1("visit", "add", "WUH-001", "--on", "2026-03-20", "--label", "AE follow-up"))
+    ok(g1("visit", "complete", "WUH-001/UNS/1", "--on", "2026-03-20"))
+    ok(g1("visit", "add", "WUH-001", "--on", "2026-03-16", "--label", "AE onset"))
+    ok(g1("visit", "complete", "WUH-001/UNS/2", "--on", "2026-03-16"))
+    visits = plan(g1)
+    assert [(visits[f"WUH-001/UNS/{n}"]["actual"], visits[f"WUH-001/UNS/{n}"]["deviation"])
+            for n in (1, 2)] == [("2026-03-20", False), ("2026-03-16", False)]  # fmt: skip
+    ok(g1("visit", "complete", "WUH-001/INF/1", "--on", "2026-03-06"))
+    refused(
+        g1("visit", "complete", "WUH-001/INF/2", "--on", "2026-03-05"),
+        "the previous INF visit was completed later, on 2026-03-06",
+    )
+
+
 def test_a_move_onto_a_closed_day_warns_but_proceeds(g1: Cli) -> None:
     ok(g1("site", "close", "WUH", "2026-03-11", "--reason", "inspection"))
     moved = ok(g1("visit", "move", "WUH-001/INF/3", "--to", "2026-03-11"))

@@ -130,6 +130,16 @@ def test_bad_parameters_are_400_naming_the_parameter(site: tuple[Seeded, Server]
     document = root.get("/api/v1/openapi.json").json()
     for path, query, name in (
         ("due", {"as_of": "2026-02-30"}, "as_of"),
+        # The command line's rules: YYYY-MM-DD in ASCII digits, in 1900-2200.
+        ("upcoming", {"from": "9999-12-31"}, "from"),
+        ("overdue", {"as_of": "9999-12-31"}, "as_of"),
+        ("due", {"as_of": "1899-12-31"}, "as_of"),
+        ("due", {"as_of": "20261206"}, "as_of"),
+        ("due", {"as_of": "2026-W49-7"}, "as_of"),
+        ("due", {"as_of": "２０２６-１２-０６"}, "as_of"),
+        ("upcoming", {"days": "１４"}, "days"),
+        ("upcoming", {"days": "1_4"}, "days"),
+        ("upcoming", {"days": "+14"}, "days"),
         ("upcoming", {"days": "0"}, "days"),
         ("upcoming", {"days": "many"}, "days"),
         ("due", {"kind": "teleport"}, "kind"),
@@ -143,6 +153,9 @@ def test_bad_parameters_are_400_naming_the_parameter(site: tuple[Seeded, Server]
         jsonschema.validate(answer.json(), schema_of(document, "Error"))
     assert root.get("/api/v1/upcoming", params={"days": "0"}).json()["error"] == (
         "days must be between 1 and 3660, not 0"
+    )
+    assert root.get("/api/v1/upcoming", params={"from": "9999-12-31"}).json()["error"] == (
+        "from '9999-12-31' is outside 1900-2200"
     )
 
 

@@ -211,3 +211,78 @@ def test_passwords_and_tokens_nowhere_in_clear(site: tuple[Seeded, Server]) -> N
             assert secret not in answer.text and secret not in headers
         if answer is not created:
             assert feed_token not in answer.text
+
+
+def _schedule(db: str, code: str) -> list[tuple[str, str, str]]:
+    with Planner(db, actor="test") as api:
+        return [(r.visit_id, r.target.isoformat(), r.status) for r in api.schedule(code)]
+
+
+@pytest.mark.parametrize(
+    ("action", "form"),
+    [
+        ("add", {"on": "0001-01-01", "label": "typo"}),
+        ("add", {"on": "1899-12-31", "label": "typo"}),
+        ("add", {"on": "2026-W49-7", "label": "typo"}),
+        ("move", {"visit": "WUH-002/INF/2", "revision": "0", "to": "0001-01-01",
+                  "force": "yes"}),
+        ("complete", {"visit": "WUH-002/INF/1", "revision": "0", "on": "9999-12-31"}),
+    ],
+)  # fmt: skip
+def test_a_form_date_the_command_line_refuses_is_400_and_writes_nothing(
+    site: tuple[Seeded, Server], action: str, form: dict[str, str]
+) -> None:
+    """The forms take dates by the command line's rules (YYYY-MM-DD, 1900-2200):
+    a year-1 date once reached the database and then broke the page with a 500."""
+    seeded, server = site
+    alice = logged_in(server, "alice")
+    before = _schedule(seeded.db, "WUH-002")
+    csrf = alice.page_csrf("/participants/WUH-002")
+    answer = alice.post(f"/participants/WUH-002/{action}", data={"csrf": csrf, **form})
+    assert answer.status_code == 400, answer.text
+    assert "is outside 1900-2200" in answer.text or "YYYY-MM-DD" in answer.text
+    assert _schedule(seeded.db, "WUH-002") == before
+    assert alice.get("/participants/WUH-002").status_code == 200
+
+
+def test_the_add_form_sent_twice_adds_one_visit(site: tuple[Seeded, Server]) -> None:
+    """The form says which P/UNS/N it adds: sent again (a double click, a
+    reload of the answer), it is refused as changed meanwhile."""
+    seeded, server = site
+    alice = logged_in(server, "alice")
+    shown = alice.get("/participants/WUH-001")
+    number = re.search(r'name="number" value="(\d+)"', shown.text)
+    assert number is not None
+    form = {"csrf": csrf_of(shown.text), "number": number.group(1),
+            "on": seeded.today.isoformat(), "label": "AE check"}  # fmt: skip
+    first = alice.post("/participants/WUH-001/add", data=form)
+    assert first.status_code == 200, first.text
+    added = f"WUH-001/UNS/{number.group(1)}"
+    assert f"{added}: add" in first.text
+    again = alice.post("/participants/WUH-001/add", data=form)
+    assert again.status_code == 409
+    assert f"{added} was added since this form was shown" in again.text
+    labels = [v for v, _, _ in _schedule(seeded.db, "WUH-001") if "/UNS/" in v]
+    assert labels.count(added) == 1 and len(labels) == int(number.group(1))
+    # The page after the first answer offers the next number.
+    assert f'name="number" value="{int(number.group(1)) + 1}"' in first.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/logout", "POST"),
+        ("DELETE", "/login", "GET, HEAD, POST"),
+        ("GET", "/participants/WUH-001/miss", "POST"),
+        ("POST", "/healthz", "GET, HEAD"),
+        ("PUT", "/feeds", "GET, HEAD, POST"),
+        ("POST", "/api/v1/due", "GET, HEAD"),
+    ],
+)
+def test_405_lists_the_methods_the_path_has(
+    site: tuple[Seeded, Server], method: str, path: str, allowed: str
+) -> None:
+    _, server = site
+    answer = Browser(server).request(method, path)
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == allowed

@@ -10,6 +10,7 @@ from datetime import date
 from planner.app import capacity, sites
 from planner.app.context import Context
 from planner.app.results import CapacityProblem, Outcome
+from planner.core.dates import check_date
 from planner.core.sitedays import SiteCalendar
 from planner.core.visits import VisitRecord
 
@@ -39,6 +40,10 @@ class Calendars:
     ) -> Outcome:
         """Close a site on a date or range; re-plan the visits it touches
         (``progress(done, total)`` participants, when given)."""
+        start, end = (
+            check_date(start, "start date", field="start"),
+            check_date(end, "end date", field="end"),
+        )
         return sites.close(self._ctx, code, start, end, reason, progress)
 
     def set_capacity(self, code: str, kind: str, per_day: int) -> None:
@@ -57,4 +62,6 @@ class Calendars:
     ) -> list[CapacityProblem]:
         """Days on which scheduled events of a kind exceed a site's cap, from
         ``start`` (default: today at each site) for ``days`` days."""
-        return capacity.report(self._ctx, start, days, site)
+        return capacity.report(
+            self._ctx, check_date(start, "start date", field="start"), days, site
+        )

@@ -13,7 +13,7 @@ from planner.app.context import Context
 from planner.app.results import Outcome, VisitChange
 from planner.core.errors import Conflict, InputError, NotFound, StaleData
 from planner.core.replan import SurvivalChoice, cancellations, kept_after_withdrawal
-from planner.core.visits import VisitId
+from planner.core.visits import UNSCHEDULED, VisitId
 from planner.store.models import Participant, Visit
 from planner.store.repository import participants, sites, visits
 
@@ -84,7 +84,9 @@ def complete(
                 value=on,
                 subject=visit,
             )
-        previous = visits.previous_completion(session, row)
+        # Series keep their order; unscheduled visits are each their own (one
+        # recorded late may well have happened before one recorded earlier).
+        previous = None if row.event == UNSCHEDULED else visits.previous_completion(session, row)
         if previous is not None and on < previous:
             raise InputError(
                 f"cannot complete {visit} on {on}: the previous {row.event} visit was "

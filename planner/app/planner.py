@@ -25,6 +25,7 @@ from planner.app.groups import Groups
 from planner.app.judged import VisitAsOf
 from planner.app.participants import ParticipantInfo
 from planner.app.results import AuditRecord, Clock, ExportScope, Outcome, ProtocolInfo, SiteInfo
+from planner.core.dates import check_date
 from planner.core.enrolment import Enrolment
 from planner.core.protocol import StudyProtocol
 from planner.core.replan import SurvivalChoice
@@ -125,11 +126,12 @@ class Planner(Groups):
         kind: str | None = None,
     ) -> list[VisitRecord]:
         """Scheduled visits due in ``days`` days from ``start`` (default: today at each site)."""
+        start = check_date(start, "start date", field="start")
         return queries.upcoming(self._ctx, start, days, site, protocol, arm, kind)
 
     def overdue(self, as_of: date | None = None, *, site: str | None = None) -> list[VisitRecord]:
         """Scheduled visits whose window ended before ``as_of`` (default: today)."""
-        return queries.overdue(self._ctx, as_of, site)
+        return queries.overdue(self._ctx, check_date(as_of, "date", field="as_of"), site)
 
     def deviations(self, *, site: str | None = None) -> list[VisitRecord]:
         return queries.deviations(self._ctx, site)
@@ -151,6 +153,7 @@ class Planner(Groups):
         expected_revision: int | None = None,
     ) -> Outcome:
         """Record that a visit happened on a date; re-plan what depends on it."""
+        on = check_date(on, "date", field="on")
         return lifecycle.complete(self._ctx, visit, on, expected_revision, reason)
 
     def move(
@@ -163,6 +166,7 @@ class Planner(Groups):
         expected_revision: int | None = None,
     ) -> Outcome:
         """Move a scheduled visit; outside its window only with ``force``."""
+        to = check_date(to, "date", field="to")
         return lifecycle.move(self._ctx, visit, to, reason, force, expected_revision)
 
     def miss(
@@ -180,11 +184,12 @@ class Planner(Groups):
         survival: SurvivalChoice = "protocol",
     ) -> Outcome:
         """Withdraw from a date: cancel later scheduled visits (survival as ``survival`` says)."""
+        on = check_date(on, "date", field="on")
         return lifecycle.withdraw(self._ctx, participant, on, reason, survival)
 
     def died(self, participant: str, on: date, *, reason: str | None = None) -> Outcome:
         """Record a death: cancel every scheduled visit after the date."""
-        return lifecycle.died(self._ctx, participant, on, reason)
+        return lifecycle.died(self._ctx, participant, check_date(on, "date", field="on"), reason)
 
     def undo(self, visit: str, *, reason: str, expected_revision: int | None = None) -> Outcome:
         """Return a completed or missed visit to scheduled; re-plan what counted from it."""
@@ -203,9 +208,14 @@ class Planner(Groups):
         kind: str = "visit",
         time: str | None = None,
         reason: str | None = None,
+        expected_number: int | None = None,
     ) -> Outcome:
-        """Add an unscheduled visit (``P/UNS/N``), never re-planned."""
-        return unscheduled.add(self._ctx, participant, on, label, kind, time, reason)
+        """Add an unscheduled visit (``P/UNS/N``), never re-planned; with
+        ``expected_number``, only if it would be that N (a form sent twice adds one)."""
+        on = check_date(on, "date", field="on")
+        return unscheduled.add(
+            self._ctx, participant, on, label, kind, time, reason, expected_number
+        )
 
     def due(
         self,
@@ -217,6 +227,7 @@ class Planner(Groups):
         kind: str | None = None,
     ) -> list[VisitAsOf]:
         """Scheduled visits whose window holds ``as_of`` (default: today at each site)."""
+        as_of = check_date(as_of, "date", field="as_of")
         return queries.due(self._ctx, as_of, site, protocol, arm, kind)
 
     def overdue_by(
@@ -229,6 +240,7 @@ class Planner(Groups):
         kind: str | None = None,
     ) -> list[VisitAsOf]:
         """Like :meth:`overdue`, by window end, each visit with its day (``days_overdue()``)."""
+        as_of = check_date(as_of, "date", field="as_of")
         return queries.overdue_by(self._ctx, as_of, site, protocol, arm, kind)
 
     def kinds(self) -> list[str]:

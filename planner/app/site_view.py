@@ -214,8 +214,15 @@ class SiteView:
         kind: str = "visit",
         time: str | None = None,
         reason: str | None = None,
+        expected_number: int | None = None,
     ) -> Outcome:
         self.participant(participant)
         return self.recorder().add_visit(
-            participant, on, label, kind=kind, time=time, reason=reason
+            participant,
+            on,
+            label,
+            kind=kind,
+            time=time,
+            reason=reason,
+            expected_number=expected_number,
         )

@@ -13,7 +13,7 @@ from datetime import date
 from planner.app.context import Context
 from planner.app.lifecycle import outcome
 from planner.app.results import Outcome, VisitChange
-from planner.core.errors import Conflict, InputError
+from planner.core.errors import Conflict, InputError, StaleData
 from planner.core.protocol.base import KIND_PATTERN, TIME_PATTERN
 from planner.core.visits import UNSCHEDULED, visit_id
 from planner.store.repository import visits
@@ -49,8 +49,13 @@ def add(
     kind: str,
     time: str | None,
     reason: str | None,
+    expected_number: int | None = None,
 ) -> Outcome:
-    """Add an unscheduled visit on a day; refused after a withdrawal or death."""
+    """Add an unscheduled visit on a day; refused after a withdrawal or death.
+
+    ``expected_number`` is the N of ``P/UNS/N`` a form showed it would add: a
+    form sent twice (or after someone else added one) adds nothing the second time.
+    """
     label = _check(label, kind, time)
     with ctx.db.write() as session, session.begin():
         ctx.lock(session, participants=[code])
@@ -63,6 +68,15 @@ def add(
                 value=on,
             )
         number = visits.last_occurrence(session, participant.id, UNSCHEDULED) + 1
+        if expected_number is not None and number != expected_number:
+            raise StaleData(
+                f"{visit_id(code, UNSCHEDULED, number - 1)} was added since this form was "
+                "shown (perhaps by this same form, sent twice); look at the visits again "
+                "before adding another",
+                field="number",
+                value=expected_number,
+                subject=code,
+            )
         row = {
             "participant_id": participant.id,
             "site_id": participant.site_id,

@@ -12,10 +12,11 @@ import re
 import zoneinfo
 from datetime import date, timedelta
 from functools import cache
+from typing import TypeVar
 
 from planner.core.errors import InputError, PlannerError
 
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")  # ASCII digits only
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2200, 12, 31)
 
@@ -27,7 +28,7 @@ def parse_date(text: str, what: str = "date", *, field: str | None = None) -> da
     as ``day1``.
     """
     field = _field(what, field)
-    match = _ISO_DATE.match(text.strip())
+    match = _ISO_DATE.fullmatch(text.strip())
     if not match:
         raise InputError(
             f"{what} {text!r} is not a date in the form YYYY-MM-DD",
@@ -49,6 +50,23 @@ def parse_date(text: str, what: str = "date", *, field: str | None = None) -> da
             allowed=f"{EARLIEST.isoformat()}..{LATEST.isoformat()}",
         )
     return parsed
+
+
+#: A date, or None where a default applies.
+Day = TypeVar("Day", bound=date | None)
+
+
+def check_date(day: Day, what: str = "date", *, field: str | None = None) -> Day:
+    """``day`` if it lies in the years :func:`parse_date` accepts: the same rule
+    for dates given to the Python API as for dates typed on a command line."""
+    if day is not None and not EARLIEST <= day <= LATEST:
+        raise InputError(
+            f"{what} {day.isoformat()} is outside {EARLIEST.year}-{LATEST.year}",
+            field=_field(what, field),
+            value=day.isoformat(),
+            allowed=f"{EARLIEST.isoformat()}..{LATEST.isoformat()}",
+        )
+    return day
 
 
 def _field(what: str, field: str | None) -> str | None:

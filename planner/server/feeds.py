@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Match, Route
 
 from planner.core.feeds import FEED_PREFIX, token_from_path
 from planner.server.caching import (
@@ -36,8 +37,17 @@ def not_found(*_: object) -> Response:
     return PlainTextResponse("Not Found\n", 404, headers={"Cache-Control": "no-store"})
 
 
-def method_not_allowed(*_: object) -> Response:
-    return PlainTextResponse("Method Not Allowed\n", 405, headers={"Allow": "GET, HEAD"})
+def method_not_allowed(request: Request, _: object = None) -> Response:
+    """405, with ``Allow`` listing the methods of every route of the path
+    (``/login`` is two routes: GET and HEAD shows the form, POST logs in)."""
+    allowed = {
+        method
+        for route in request.app.router.routes
+        if isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE
+        for method in route.methods or ()
+    }
+    headers = {"Allow": ", ".join(sorted(allowed)), "Cache-Control": "no-store"}
+    return PlainTextResponse("Method Not Allowed\n", 405, headers=headers)
 
 
 def server_error(*_: object) -> Response:

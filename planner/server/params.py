@@ -14,25 +14,22 @@ planner.core.errors.InputError: days must be between 1 and 3660, not 0
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 
+from planner.core.dates import parse_date
 from planner.core.errors import InputError, out_of_range
+
+_WHOLE = re.compile(r"-?[0-9]{1,12}")
 
 
 def day(name: str, text: str | None) -> date | None:
-    """A YYYY-MM-DD date, or None when empty."""
+    """A YYYY-MM-DD date in the years the command line accepts, or None when
+    empty (:func:`planner.core.dates.parse_date`: the same rules and words)."""
     if not text:
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            f"{name.replace('_', ' ')} {text!r} is not a date of the form YYYY-MM-DD",
-            field=name,
-            value=text,
-            allowed="YYYY-MM-DD",
-        ) from None
+    return parse_date(text, name.replace("_", " "), field=name)
 
 
 def required_day(name: str, text: str | None) -> date:
@@ -43,16 +40,16 @@ def required_day(name: str, text: str | None) -> date:
 
 
 def number(name: str, text: str | None, low: int, high: int) -> int:
-    """A whole number in ``low..high``."""
-    try:
-        value = int(text or "")
-    except ValueError:
+    """A whole number in ``low..high``, in ASCII digits (``int`` would also take
+    ``1_4``, `` 14`` and other scripts' digits)."""
+    if not _WHOLE.fullmatch(text or ""):
         raise InputError(
             f"{name.replace('_', ' ')} {text!r} is not a whole number",
             field=name,
             value=text,
             allowed=f"{low}..{high}",
-        ) from None
+        )
+    value = int(text or "")
     if not low <= value <= high:
         raise out_of_range(name, value, low, high)
     return value

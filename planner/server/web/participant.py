@@ -23,7 +23,7 @@ from planner.app import Outcome
 from planner.app.site_timeline import timeline
 from planner.app.site_view import SiteView, unknown_visit
 from planner.core.errors import InputError, NotFound, StaleData
-from planner.core.visits import VisitId
+from planner.core.visits import UNSCHEDULED, VisitId
 from planner.server import params
 from planner.server.web.auth import Visitor
 from planner.server.web.handlers import field, logged_in, message_of, optional, posted
@@ -68,6 +68,9 @@ def _page_data(view: SiteView, code: str) -> dict[str, Any]:
         "can_record": view.user.can_record,
         "replanned": found.replanned,
         "protocol_title": found.title,
+        # The N of the P/UNS/N the add form makes: sent twice, it adds one.
+        "next_unscheduled": 1
+        + max((v.occurrence for v in found.visits if v.event == UNSCHEDULED), default=0),
     }
 
 
@@ -128,7 +131,14 @@ def _add(view: SiteView, code: str, form: FormData) -> Outcome:
         kind=field(form, "kind") or "visit",
         time=optional(form, "time"),
         reason=optional(form, "reason"),
+        expected_number=_number(form),
     )
+
+
+def _number(form: FormData) -> int | None:
+    """The N of the P/UNS/N the add form showed (None from a client that sends none)."""
+    shown = optional(form, "number")
+    return None if shown is None else params.number("number", shown, 1, MAX_REVISION)
 
 
 RECORDERS: dict[str, Callable[[SiteView, str, FormData], Outcome]] = {
