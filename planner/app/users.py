@@ -1,8 +1,8 @@
 """User accounts: add, list, disable, new passwords and API tokens, each audited.
 
 A user has a role (:mod:`planner.core.users`: viewers read, coordinators also
-record, admins also manage users and feeds) and sees all sites or a list of
-them. Passwords are kept as Argon2 hashes (:mod:`planner.app.passwords`);
+record visits and manage their sites' feeds, admins also manage users) and sees
+all sites or a list of them. Passwords are kept as Argon2 hashes (:mod:`planner.app.passwords`);
 a generated password, like an API token, is shown once and stored nowhere in
 clear. The audit trail names the user, the role and the sites, never a
 password, hash or token. Logins, sessions and token look-ups are

@@ -40,8 +40,8 @@ def user() -> None:
 @user.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True,
-              help="viewer: reads; coordinator: also records visits; "
-              "admin: also manages users and feeds.")  # fmt: skip
+              help="viewer: reads; coordinator: also records visits and creates or "
+              "revokes its sites' feeds; admin: also manages users.")  # fmt: skip
 @click.option("--site", "sites", metavar="CODE[,CODE...]", multiple=True,
               help="The sites the user sees (repeat, or separate with commas).")  # fmt: skip
 @click.option("--all-sites", is_flag=True, help="The user sees every site, new ones too.")

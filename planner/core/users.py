@@ -28,7 +28,8 @@ from planner.core.errors import InputError, PlannerError
 Role = Literal["admin", "coordinator", "viewer"]
 ROLES: tuple[Role, ...] = get_args(Role)
 
-#: Viewers read; coordinators also record visits; admins also manage users and feeds.
+#: Viewers read; coordinators also record visits and manage their sites' feeds; admins
+#: also manage users.
 RECORDING_ROLES: frozenset[str] = frozenset({"admin", "coordinator"})
 ADMIN_ROLES: frozenset[str] = frozenset({"admin"})
 
