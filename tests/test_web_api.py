@@ -159,6 +159,28 @@ def test_bad_parameters_are_400_naming_the_parameter(site: tuple[Seeded, Server]
     )
 
 
+def test_repeated_parameters_and_unknown_paths_answer_in_json(site: tuple[Seeded, Server]) -> None:
+    _, server = site
+    root = logged_in(server, "root")
+    document = root.get("/api/v1/openapi.json").json()
+    twice = root.get("/api/v1/due?site=WUH&site=NYC")
+    assert twice.status_code == 400
+    assert twice.json() == {
+        "error": "parameter 'site' is given more than once; give it once",
+        "field": "site",
+    }
+    missing = root.get("/api/v1/schedules")
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/json"
+    assert missing.json() == {"error": "no such API path: /api/v1/schedules", "field": None}
+    posted = root.post("/api/v1/due")
+    assert posted.status_code == 405 and posted.headers["allow"] == "GET, HEAD"
+    assert posted.json()["error"] == "POST is not allowed here: use GET, HEAD"
+    for answer in (twice, missing, posted):
+        jsonschema.validate(answer.json(), schema_of(document, "Error"))
+    # Elsewhere a miss is still the one plain 404 every unknown feed gets.
+    assert root.get("/nothing/here").text == root.get("/feeds/" + "A" * 32 + ".ics").text
+
+
 def test_the_openapi_document_validates(site: tuple[Seeded, Server], tmp_path: Path) -> None:
     _, server = site
     with httpx.Client(base_url=f"http://127.0.0.1:{server.port}") as client:

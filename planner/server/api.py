@@ -84,8 +84,8 @@ def answering(ask: Callable[[SiteView, Query], list[Row]]) -> Callable[..., Any]
         if visitor is None:
             headers = {**NO_STORE, "WWW-Authenticate": 'Bearer realm="planner"'}
             return JSONResponse(UNAUTHORIZED, 401, headers=headers)
-        query = dict(request.query_params)
         try:
+            query = params.single(request.query_params.multi_items())
             rows = await run_in_threadpool(ask, visitor.view(request), query)
         except PlannerError as error:
             body = {"error": error.message, "field": error.field}

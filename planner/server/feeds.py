@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Match, Route
 
 from planner.core.feeds import FEED_PREFIX, token_from_path
@@ -32,8 +32,16 @@ if TYPE_CHECKING:
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 
 
-def not_found(*_: object) -> Response:
-    """The one 404: the same status, body and headers for every miss."""
+#: Where the JSON API answers: its misses are JSON too.
+API_PATHS = "/api/"
+
+
+def not_found(request: Request | None = None, _: object = None) -> Response:
+    """The one 404: the same status, body and headers for every miss (under
+    ``/api/``, the same for every miss there, in JSON as every API answer)."""
+    if request is not None and request.url.path.startswith(API_PATHS):
+        body = {"error": f"no such API path: {request.url.path}", "field": None}
+        return JSONResponse(body, 404, headers={"Cache-Control": "no-store"})
     return PlainTextResponse("Not Found\n", 404, headers={"Cache-Control": "no-store"})
 
 
@@ -47,6 +55,10 @@ def method_not_allowed(request: Request, _: object = None) -> Response:
         for method in route.methods or ()
     }
     headers = {"Allow": ", ".join(sorted(allowed)), "Cache-Control": "no-store"}
+    if request.url.path.startswith(API_PATHS):
+        body = {"error": f"{request.method} is not allowed here: use {headers['Allow']}",
+                "field": None}  # fmt: skip
+        return JSONResponse(body, 405, headers=headers)
     return PlainTextResponse("Method Not Allowed\n", 405, headers=headers)
 
 

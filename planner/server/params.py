@@ -15,7 +15,7 @@ planner.core.errors.InputError: days must be between 1 and 3660, not 0
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 
 from planner.core.dates import parse_date
@@ -53,6 +53,21 @@ def number(name: str, text: str | None, low: int, high: int) -> int:
     if not low <= value <= high:
         raise out_of_range(name, value, low, high)
     return value
+
+
+def single(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Query parameters by name, each given once (``site=A&site=B`` would
+    otherwise answer for one of them without a word)."""
+    found: dict[str, str] = {}
+    for name, value in items:
+        if name in found:
+            raise InputError(
+                f"parameter {name!r} is given more than once; give it once",
+                field=name,
+                value=value,
+            )
+        found[name] = value
+    return found
 
 
 def only(query: Mapping[str, str], known: tuple[str, ...]) -> None:
