@@ -286,3 +286,27 @@ def test_405_lists_the_methods_the_path_has(
     answer = Browser(server).request(method, path)
     assert answer.status_code == 405
     assert answer.headers["allow"] == allowed
+
+
+def test_the_create_feed_form_sent_twice_creates_one_feed(site: tuple[Seeded, Server]) -> None:
+    """A new feed's link is shown in the answer to the form; reloading that
+    answer sends the form again, which must not make a second live feed."""
+    seeded, server = site
+    alice = logged_in(server, "alice")
+    shown = alice.get("/feeds")
+    newest = re.search(r'name="newest" value="(\d+)"', shown.text)
+    assert newest is not None
+    form = {"csrf": csrf_of(shown.text), "newest": newest.group(1), "scope": "site:WUH",
+            "label": "ward nurses"}  # fmt: skip
+    with Planner(seeded.db, actor="t") as api:
+        before = len(api.feeds.list())
+    first = alice.post("/feeds", data=form)
+    assert first.status_code == 200 and "/feeds/" in first.text, first.text
+    again = alice.post("/feeds", data=form)
+    assert again.status_code == 409
+    assert "a feed was created since this page was shown" in again.text
+    with Planner(seeded.db, actor="t") as api:
+        assert len(api.feeds.list()) == before + 1
+    # The answer to the first form offers the next one.
+    fresh = re.search(r'name="newest" value="(\d+)"', first.text)
+    assert fresh is not None and int(fresh.group(1)) > int(newest.group(1))

@@ -49,7 +49,7 @@ def status_of(error: PlannerError) -> int:
 
 
 def message_of(error: PlannerError) -> str:
-    if isinstance(error, StaleData) and error.field != "number":  # a visit's revision
+    if isinstance(error, StaleData) and error.field in (None, "revision"):  # a visit changed
         return STALE.format(visit=error.subject or "This visit")
     return error.message
 
