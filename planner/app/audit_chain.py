@@ -2,27 +2,20 @@
 
 The chain is verified row by row in id order (:mod:`planner.core.chain`);
 rows removed from its end show as ids handed out but missing; then every
-visit's revision must equal the number of audited changes to it, and each
-value an audit row set must still be the visit's unless a later row set
-another, so a visit changed behind planner's back (with no audit row, its
-revision raised or not) shows too. A visit never changed since enrolment has
-no audit row of its own to compare with.
+visit's revision must equal the number of audited changes to it, and every
+visit must hold what its audit rows say (:mod:`planner.app.audit_states`), so
+a visit changed behind planner's back (with no audit row, its revision raised
+or not) shows too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from planner.core.chain import (
-    AUDITED_COLUMNS,
-    audited_state,
-    revision_mismatches,
-    state_mismatch,
-    walk,
-)
+from planner.app import audit_states
+from planner.core.chain import revision_mismatches, walk
 from planner.core.visits import visit_id
 from planner.store.database import Database
 from planner.store.repository import audit, visits
@@ -65,7 +58,7 @@ def verify(db: str | None) -> AuditCheck:
                     f"but ids up to {given} were handed out)"
                 )
                 return AuditCheck(chain.rows, chain.head, broken_row=chain.last_id + 1, problem=why)
-            problem = _revisions(session) or _states(session)
+            problem = _revisions(session) or audit_states.first_problem(session)
             if problem is not None:
                 name, why = problem
                 return AuditCheck(chain.rows, chain.head, broken_visit=name, problem=why)
@@ -83,53 +76,6 @@ def _revisions(session: Session) -> tuple[str, str] | None:
         )
         for name, revision, audited in revision_mismatches(names, changes):
             return name, f"visit {name} is at revision {revision} but has {audited} audited changes"
-    return None
-
-
-#: Participants whose visits are compared with their audit rows at a time.
-STATE_BATCH = 500
-
-#: The audit rows that set visits' values: by participant, by visit, in id order.
-Settings = dict[str, dict[str, list[str]]]
-
-
-def _states(session: Session) -> tuple[str, str] | None:
-    """The first visit holding a value other than the one its audit rows set last."""
-    with closing(audit.visit_settings(session)) as settings:
-        for group in _by_participants(settings, STATE_BATCH):
-            problem = _first_mismatch(session, group)
-            if problem is not None:
-                return problem
-    return None
-
-
-def _by_participants(rows: Iterable[tuple[str, str, str]], size: int) -> Iterator[Settings]:
-    """Audit rows (a participant's together) in groups of ``size`` participants."""
-    group: Settings = {}
-    for participant, visit, after in rows:
-        if participant not in group and len(group) == size:
-            yield group
-            group = {}
-        group.setdefault(participant, {}).setdefault(visit, []).append(after)
-    if group:
-        yield group
-
-
-def _first_mismatch(session: Session, group: Settings) -> tuple[str, str] | None:
-    stored = {
-        visit_id(code, event, number): dict(zip(AUDITED_COLUMNS, values, strict=True))
-        for code, event, number, *values in visits.stored_values(
-            session, list(group), AUDITED_COLUMNS
-        )
-    }
-    for by_visit in group.values():
-        for name, afters in by_visit.items():
-            current = stored.get(name)
-            if current is None:
-                return name, f"visit {name} is in the audit trail but no longer stored"
-            why = state_mismatch(current, audited_state(afters))
-            if why is not None:
-                return name, f"visit {name}: {why} (changed without an audit row)"
     return None
 
 

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from planner.app.context import Context
+from planner.core.chain import plan_digest
 from planner.core.enrolment import Enrolment
 from planner.core.errors import Conflict
 from planner.core.protocol import StudyProtocol
@@ -51,7 +52,7 @@ class EnrolmentWriter:
         self._now = ctx.now()
         self._people = participants.new_rows(session)
         self._visits = visits.plan_rows(session)
-        self._plans: dict[tuple[int, str, date, int], visits.PreparedPlan] = {}
+        self._plans: dict[tuple[int, str, date, int], tuple[visits.PreparedPlan, str]] = {}
         self._total, self._done, self._progress = total, 0, progress
 
     def write(self, batch: Sequence[Enrolment], checked: Checked) -> None:
@@ -72,9 +73,10 @@ class EnrolmentWriter:
         audit_rows: list[dict[str, Any]] = []
         for enrolment in batch:
             version, protocol = checked.versions[enrolment.protocol]
-            plan = self._plan(version.id, protocol, enrolment, checked.sites[enrolment.site].id)
+            site_id = checked.sites[enrolment.site].id
+            plan, digest = self._plan(version.id, protocol, enrolment, site_id)
             planned.append((ids[enrolment.participant], plan))
-            audit_rows.append(self._audit_row(enrolment, protocol, version, len(plan)))
+            audit_rows.append(self._audit_row(enrolment, protocol, version, len(plan), digest))
             self._tell()
         visits.insert_planned(session, self._visits, planned)
         audit.add(session, audit_rows)
@@ -86,8 +88,9 @@ class EnrolmentWriter:
 
     def _plan(
         self, version_id: int, protocol: StudyProtocol, enrolment: Enrolment, site_id: int
-    ) -> visits.PreparedPlan:
-        """The visits of an enrolment, expanded and converted once per plan."""
+    ) -> tuple[visits.PreparedPlan, str]:
+        """The visits of an enrolment, expanded and converted once per plan,
+        and their digest (:func:`~planner.core.chain.plan_digest`)."""
         key = (version_id, enrolment.arm, enrolment.day1, site_id)
         plan = self._plans.get(key)
         if plan is None:
@@ -97,11 +100,17 @@ class EnrolmentWriter:
             calendar = sites.calendar(self._session, site_id)
             occurrences = expand(protocol, enrolment.arm, enrolment.day1, place=calendar.place)
             rows = [_visit_values(o, self._now) for o in occurrences]
-            plan = self._plans[key] = visits.prepare_plan(self._visits, site_id, rows)
+            prepared = visits.prepare_plan(self._visits, site_id, rows)
+            plan = self._plans[key] = (prepared, plan_digest(rows))
         return plan
 
     def _audit_row(
-        self, enrolment: Enrolment, protocol: StudyProtocol, version: ProtocolVersion, count: int
+        self,
+        enrolment: Enrolment,
+        protocol: StudyProtocol,
+        version: ProtocolVersion,
+        count: int,
+        digest: str,
     ) -> dict[str, Any]:
         after = {
             "protocol": protocol.id,
@@ -111,6 +120,7 @@ class EnrolmentWriter:
             "day1": enrolment.day1,
             "weight_kg": enrolment.weight_kg,
             "visits": count,
+            "plan": digest,  # what ``planner audit verify`` compares the visits with
         }
         return audit.entry(
             self._now, self._ctx.actor, "enroll", participant=enrolment.participant, after=after

@@ -105,3 +105,41 @@ def state_mismatch(current: Mapping[str, Any], audited: Mapping[str, Any]) -> st
 
 def _shown(value: Any) -> str:
     return "none" if value is None else json.dumps(value, ensure_ascii=False).strip('"')
+
+
+#: The columns of a visit planned at enrolment that the enrolment's audit row
+#: vouches for, through :func:`plan_digest` (``reason`` and ``updated_at`` are
+#: not audited; a planned visit has no label).
+PLANNED_COLUMNS = (
+    "event", "occurrence", "kind", "ideal", "target", "window_start", "window_end", "time",
+    "duration_minutes", "status", "pinned", "deviation", "revision",
+)  # fmt: skip
+
+
+def plan_digest(visits: Iterable[Mapping[str, Any]]) -> str:
+    """SHA-256 of the visits an enrolment planned (their :data:`PLANNED_COLUMNS`,
+    in series and occurrence order): kept in the enrolment's audit row, so a
+    visit never changed since enrolment is covered by the trail too."""
+    rows = sorted(
+        ([str(v) if isinstance(v, date) else v for v in (visit[c] for c in PLANNED_COLUMNS)]
+         for visit in visits),
+        key=lambda row: (row[0], row[1]),
+    )  # fmt: skip
+    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def as_enrolled(current: Mapping[str, Any], befores: Iterable[str]) -> dict[str, Any]:
+    """A visit's values at enrolment: its current ones, each changed column put
+    back to the ``before`` of the first audit row that changed it (rows in id
+    order, ``before`` as stored JSON)."""
+    values = {c: str(v) if isinstance(v, date) else v for c, v in current.items()}
+    restored: set[str] = set()
+    for before in befores:
+        earlier = json.loads(before)
+        if isinstance(earlier, dict):
+            for column, value in earlier.items():
+                if column in values and column not in restored:
+                    values[column] = value
+                    restored.add(column)
+    return values

@@ -169,18 +169,21 @@ def last_ending(session: Session, participant: str) -> tuple[str | None, list[st
     return None
 
 
-def visit_settings(session: Session) -> Generator[tuple[str, str, str]]:
-    """(participant, visit, ``after``) of every audit row that set a visit's
-    values, a participant's rows together, each visit's in id order; streamed."""
+def participant_rows(session: Session) -> Generator[tuple[str, str | None, str | None, str | None]]:
+    """(participant, visit, ``before``, ``after``) of every enrolment row and
+    every row about a visit, a participant's rows together in id order; streamed."""
     query = (
-        select(AuditEntry.participant, AuditEntry.visit, AuditEntry.after)
-        .where(AuditEntry.visit.is_not(None), AuditEntry.after.is_not(None))
+        select(AuditEntry.participant, AuditEntry.visit, AuditEntry.before, AuditEntry.after)
+        .where(
+            AuditEntry.participant.is_not(None),
+            AuditEntry.visit.is_not(None) | (AuditEntry.action == "enroll"),
+        )
         .order_by(AuditEntry.participant, AuditEntry.id)
         .execution_options(yield_per=5000)
     )
     result = session.execute(query)
     try:
-        for participant, visit, after in result:
-            yield str(participant), str(visit), str(after)
+        for participant, visit, before, after in result:
+            yield str(participant), visit, before, after
     finally:
         result.close()  # a server-side cursor, when the check stops early

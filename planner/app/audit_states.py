@@ -1,0 +1,131 @@
+"""Every visit against its audit trail, a batch of participants at a time.
+
+The hash chain shows audit rows edited; these checks show visits edited
+behind planner's back, whatever their revision says:
+
+- a visit an audit row changed (or added) holds the values the last such row
+  set (:func:`~planner.core.chain.audited_state`);
+- the visits planned at enrolment, each put back to its values before its
+  first audited change (:func:`~planner.core.chain.as_enrolled`), are the ones
+  the enrolment's audit row vouches for (its ``plan``,
+  :func:`~planner.core.chain.plan_digest`): a visit never changed since, a
+  visit added without an audit row and one removed all show. Enrolments
+  recorded before planner kept that digest are checked by the first rule only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from planner.core.chain import (
+    AUDITED_COLUMNS,
+    PLANNED_COLUMNS,
+    as_enrolled,
+    audited_state,
+    plan_digest,
+    state_mismatch,
+)
+from planner.core.visits import visit_id
+from planner.store.repository import audit, visits
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+#: Participants checked at a time (their audit rows and visits in memory).
+BATCH = 500
+
+#: The visit columns read: those an enrolment vouches for and those audit rows set.
+COLUMNS = tuple(dict.fromkeys((*PLANNED_COLUMNS, *AUDITED_COLUMNS)))
+
+
+@dataclass
+class Trail:
+    """One participant's audit rows, as the checks need them."""
+
+    #: The digest of the visits planned at enrolment (None: not recorded).
+    plan: str | None = None
+    #: Each visit's ``before`` and ``after`` values, in id order.
+    befores: dict[str, list[str]] = field(default_factory=dict)
+    afters: dict[str, list[str]] = field(default_factory=dict)
+    #: Visits whose first audit row has no ``before``: added after enrolment.
+    added: set[str] = field(default_factory=set)
+
+    def take(self, visit: str | None, before: str | None, after: str | None) -> None:
+        if visit is None:  # the enrolment
+            self.plan = _plan_of(after)
+            return
+        if visit not in self.befores and visit not in self.afters and before is None:
+            self.added.add(visit)
+        if before is not None:
+            self.befores.setdefault(visit, []).append(before)
+        if after is not None:
+            self.afters.setdefault(visit, []).append(after)
+
+
+def first_problem(session: Session) -> tuple[str, str] | None:
+    """The first visit (or participant) whose stored visits the trail
+    contradicts, and why; None when every one agrees."""
+    with closing(audit.participant_rows(session)) as rows:
+        for group in _groups(rows, BATCH):
+            problem = _check(session, group)
+            if problem is not None:
+                return problem
+    return None
+
+
+def _plan_of(after: str | None) -> str | None:
+    values = json.loads(after) if after else None
+    plan = values.get("plan") if isinstance(values, dict) else None
+    return plan if isinstance(plan, str) else None
+
+
+def _groups(
+    rows: Iterable[tuple[str, str | None, str | None, str | None]], size: int
+) -> Iterator[dict[str, Trail]]:
+    """Trails of ``size`` participants at a time (a participant's rows come together)."""
+    group: dict[str, Trail] = {}
+    for participant, visit, before, after in rows:
+        trail = group.get(participant)
+        if trail is None:
+            if len(group) == size:
+                yield group
+                group = {}
+            trail = group[participant] = Trail()
+        trail.take(visit, before, after)
+    if group:
+        yield group
+
+
+def _check(session: Session, group: dict[str, Trail]) -> tuple[str, str] | None:
+    stored: dict[str, dict[str, dict[str, Any]]] = {}
+    for code, event, number, *values in visits.stored_values(session, list(group), COLUMNS):
+        stored.setdefault(code, {})[visit_id(code, event, number)] = dict(
+            zip(COLUMNS, values, strict=True)
+        )
+    for participant, trail in group.items():
+        now = stored.get(participant, {})
+        for name, afters in trail.afters.items():
+            if name not in now:
+                return name, f"visit {name} is in the audit trail but no longer stored"
+            why = state_mismatch(now[name], audited_state(afters))
+            if why is not None:
+                return name, f"visit {name}: {why} (changed without an audit row)"
+        if trail.plan is not None and _enrolled_digest(now, trail) != trail.plan:
+            why = (
+                f"participant {participant}: the visits planned at enrolment are not the ones "
+                "its enrolment recorded (a visit changed, added or removed without an audit row)"
+            )
+            return participant, why
+    return None
+
+
+def _enrolled_digest(now: dict[str, dict[str, Any]], trail: Trail) -> str:
+    return plan_digest(
+        as_enrolled({c: values[c] for c in PLANNED_COLUMNS}, trail.befores.get(name, ()))
+        for name, values in now.items()
+        if name not in trail.added
+    )
