@@ -187,6 +187,26 @@ def test_reinstating_a_death_after_a_withdrawal_returns_to_withdrawn(g1: Cli) ->
     )
 
 
+def test_both_endings_can_be_reinstated_newest_first(g1: Cli) -> None:
+    """A death recorded after a withdrawal, both in error: the second
+    reinstatement undoes the withdrawal (it once found the reinstated death
+    again, changed nothing and said it had)."""
+    on_study = shape(plan(g1))
+    ok(g1("participant", "withdraw", "WUH-001", "--on", "2026-03-03"))
+    ok(g1("participant", "died", "WUH-001", "--on", "2026-05-01"))
+    ok(g1("participant", "reinstate", "WUH-001", "--reason", "not this participant's death"))
+    back = ok(g1("participant", "reinstate", "WUH-001", "--reason", "withdrawal entered in error"))
+    assert not back.stdout.startswith("WUH-001 reinstated; 0 cancelled"), back.stdout
+    assert shape(plan(g1)) == on_study
+    participants = json.loads(ok(g1("participants", "--format", "json")).stdout)
+    assert participants[0]["status"] == "on-study"
+    refused(g1("participant", "reinstate", "WUH-001", "--reason", "again"), "is on study")
+    # And a withdrawal after a reinstatement is the one a reinstatement undoes.
+    ok(g1("participant", "withdraw", "WUH-001", "--on", "2026-03-10"))
+    ok(g1("participant", "reinstate", "WUH-001", "--reason", "wrong date"))
+    assert shape(plan(g1)) == on_study
+
+
 def test_unscheduled_visits_are_numbered_listed_completed_and_exported(
     g1: Cli, tmp_path: Path
 ) -> None:

@@ -150,16 +150,21 @@ def entries(session: Session, participant: str | None = None) -> Sequence[AuditE
 
 
 def last_ending(session: Session, participant: str) -> tuple[str | None, list[str]] | None:
-    """The participant's latest withdrawal or death: its ``before`` values (JSON)
-    and the visits it cancelled, or None when there was none.
+    """The participant's latest withdrawal or death not reinstated since: its
+    ``before`` values (JSON) and the visits it cancelled, or None when there is none.
 
     An ending writes its cancellations, then its own row, in one transaction:
     the cancellations are the ``cancel`` rows just before it.
     """
     query = select(AuditEntry).where(AuditEntry.participant == participant)
     rows = list(session.scalars(query.order_by(AuditEntry.id.desc())))
+    undone = 0  # endings already reinstated, newest first: each reinstatement undid one
     for index, row in enumerate(rows):
-        if row.action in ("withdraw", "died"):
+        if row.action == "reinstate" and row.visit is None:
+            undone += 1
+        elif row.action in ("withdraw", "died") and undone:
+            undone -= 1
+        elif row.action in ("withdraw", "died"):
             cancelled = []
             for earlier in rows[index + 1 :]:
                 if earlier.action != "cancel" or earlier.visit is None:
