@@ -97,6 +97,14 @@ CASES: list[Case] = [
     Case("unknown-protocol-show", ("protocol", "show", "nope")),
     Case("unknown-protocol-export", ("export", "ics", "--protocol", "nope")),
     Case("unknown-arm-enroll", enroll(arm="G9")),
+    # A filter on an arm nobody has would say "no visits" for a typo.
+    Case("unknown-arm-upcoming", ("upcoming", "--arm", "g1")),
+    Case("unknown-arm-due", ("due", "--arm", "NOPE")),
+    Case("unknown-arm-overdue", ("overdue", "--arm", "ctrl")),
+    Case("arm-of-another-protocol-upcoming",
+         ("upcoming", "--arm", "LOW", "--protocol", "ucmsc-dlc")),
+    Case("full-width-digits-in-a-date",
+         ("visit", "complete", "P-001/INF/1", "--on", "\uff12\uff10\uff12\uff16-03-02")),
     Case("arm-of-the-other-protocol", enroll(arm="LOW")),
     Case("unknown-arm-show", ("protocol", "show", "ucmsc-dlc", "--arm", "G9")),
     # ---------------------------------------------------- impossible dates

@@ -143,6 +143,8 @@ def test_bad_parameters_are_400_naming_the_parameter(site: tuple[Seeded, Server]
         ("upcoming", {"days": "0"}, "days"),
         ("upcoming", {"days": "many"}, "days"),
         ("due", {"kind": "teleport"}, "kind"),
+        ("due", {"arm": "g1"}, "arm"),
+        ("upcoming", {"arm": "LOW", "protocol": "ucmsc-dlc"}, "arm"),
         ("due", {"protocol": "nope"}, "protocol"),
         ("due", {"sites": "WUH"}, "sites"),
         ("participants", {"status": "asleep"}, "status"),

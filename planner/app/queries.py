@@ -50,6 +50,33 @@ def check_kind(ctx: Context, session: Session, kind: str | None) -> None:
         )
 
 
+def check_arm(
+    ctx: Context, session: Session, protocol: str | None, arm: str | None
+) -> tuple[int, ...] | None:
+    """The stored versions of ``protocol`` (None when not given), after refusing an
+    arm that neither it (or, without it, any protocol) nor any participant has:
+    a filter on it would silently match nothing."""
+    versions = ctx.version_ids(session, protocol) if protocol is not None else None
+    if arm is None:
+        return versions
+    rows = protocols.latest_versions(session)
+    ids = [protocol] if protocol else sorted({*BUNDLED_IDS, *(r.protocol_id for r in rows)})
+    choices = set(participants.arms(session, versions))
+    for pid in ids:
+        stored = [ctx.parse_version(r) for r in rows if r.protocol_id == pid]
+        for found in stored or ([bundled(pid)] if pid in BUNDLED_IDS else []):
+            choices |= set(found.arm_codes())
+    if arm not in choices:
+        where = f" of protocol {protocol}" if protocol is not None else ""
+        raise NotFound(
+            f"unknown arm {arm!r}{where} (arms: {', '.join(sorted(choices))})",
+            field="arm",
+            value=arm,
+            choices=sorted(choices),
+        )
+    return versions
+
+
 def schedule(ctx: Context, participant: str) -> list[VisitRecord]:
     """Every visit of a participant, in date order."""
     with ctx.db.read() as session:
@@ -83,7 +110,7 @@ def upcoming(
         raise out_of_range("days", days, 1, MAX_DAYS, "the number of days")
     with ctx.db.read() as session:
         check_kind(ctx, session, kind)
-        versions = ctx.version_ids(session, protocol) if protocol is not None else None
+        versions = check_arm(ctx, session, protocol, arm)
         where = records.Filter(version_ids=versions, arm=arm, kind=kind)
 
         def query(site_id: int, first: date, end: date) -> list[VisitRecord]:
@@ -113,7 +140,7 @@ def _judged(
     protocol, arm, kind = where
     with ctx.db.read() as session:
         check_kind(ctx, session, kind)
-        versions = ctx.version_ids(session, protocol) if protocol is not None else None
+        versions = check_arm(ctx, session, protocol, arm)
         narrow = records.Filter(version_ids=versions, arm=arm, kind=kind)
 
         def ask(site_id: int, day: date) -> list[VisitRecord]:

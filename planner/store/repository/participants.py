@@ -187,3 +187,11 @@ def enrolled_as(session: Session, codes: Sequence[str]) -> dict[str, tuple[Any, 
         )
         found.update({code: tuple(rest) for code, *rest in rows})
     return found
+
+
+def arms(session: Session, version_ids: Sequence[int] | None = None) -> set[str]:
+    """The arms participants are on (of these protocol versions, when given)."""
+    query = select(Participant.arm).distinct()
+    if version_ids is not None:
+        query = query.where(Participant.protocol_version_id.in_(version_ids))
+    return {str(arm) for arm in session.scalars(query)}
