@@ -489,8 +489,9 @@ def test_completed_missed_and_cancelled_visits_never_move(planner: Planner) -> N
     # Withdrawn on 03-07: INF/3, INF/4 and the follow-ups are cancelled.
     assert planner.withdraw("WUH-001", date(2026, 3, 7)).cancelled == 7
     before = api_schedule(planner, "WUH-001")
-    # INF/2 then turns out to have happened two days late.
-    planner.complete("WUH-001/INF/2", date(2026, 3, 8))
+    # INF/2 then turns out to have happened a day late, on the withdrawal day
+    # (not after it: see test_no_visit_is_moved_or_completed_past_the_end_...).
+    planner.complete("WUH-001/INF/2", date(2026, 3, 7))
     after = api_schedule(planner, "WUH-001")
     assert changed_ids(before, after) == {"WUH-001/INF/2"}
     for n, target in ((3, "2026-03-10"), (4, "2026-03-14")):
@@ -768,6 +769,48 @@ def test_death_after_withdrawal_cancels_the_kept_survival_calls(cli: Cli) -> Non
     now = cli_schedule(cli, "WUH-002")
     assert all(now[vid]["status"] == "cancelled" for vid in MED_SURVIVAL)
     assert all(now[vid]["revision"] == 1 for vid in MED_SURVIVAL)
+
+
+def test_no_visit_is_moved_or_completed_past_the_end_of_participation(
+    cli: Cli, db_path: Path
+) -> None:
+    """After a withdrawal only the visits it kept (survival calls) go on past
+    its date; after a death nothing does (``visit add`` already said so)."""
+    enroll_cli(cli, "WUH-002", "cs-huc-mscs", "MED", MED_DAY1)
+    ok(cli("participant", "withdraw", "WUH-002", "--on", "2026-06-15"))
+    before = dump(db_path)
+    # FU/2 falls on the withdrawal date: kept, but not beyond it.
+    assert_refused(cli("visit", "move", "WUH-002/FU/2", "--to", "2026-06-16", "--force"), 2,
+                   "cannot move WUH-002/FU/2 on 2026-06-16", "withdrawn on 2026-06-15")  # fmt: skip
+    assert_refused(cli("visit", "complete", "WUH-002/FU/2", "--on", "2026-06-17"), 2,
+                   "withdrawn on 2026-06-15")  # fmt: skip
+    assert dump(db_path) == before
+    ok(cli("visit", "complete", "WUH-002/FU/2", "--on", "2026-06-15"))
+    ok(cli("visit", "move", "WUH-002/SURV/1", "--to", "2027-04-06"))  # kept: goes on
+    ok(cli("participant", "died", "WUH-002", "--on", "2026-08-01"))
+    ok(cli("visit", "add", "WUH-002", "--on", "2026-07-01", "--label", "AE"))
+    before = dump(db_path)
+    assert_refused(cli("visit", "move", "WUH-002/UNS/1", "--to", "2026-08-02"), 2,
+                   "died on 2026-08-01")  # fmt: skip
+    assert_refused(cli("visit", "complete", "WUH-002/UNS/1", "--on", "2026-08-02"), 2,
+                   "died on 2026-08-01")  # fmt: skip
+    assert dump(db_path) == before
+
+
+def test_an_unscheduled_visit_moves_with_its_day_and_never_deviates(cli: Cli) -> None:
+    """It is outside the protocol: moving or completing it on another day is
+    no protocol deviation, and needs no --force."""
+    enroll_cli(cli, "WUH-002", "cs-huc-mscs", "MED", MED_DAY1)
+    ok(cli("visit", "add", "WUH-002", "--on", "2026-05-10", "--label", "AE review"))
+    ok(cli("visit", "move", "WUH-002/UNS/1", "--to", "2026-05-11"))
+    moved = cli_schedule(cli, "WUH-002")["WUH-002/UNS/1"]
+    assert (moved["target"], moved["window_start"], moved["window_end"], moved["deviation"]) == (
+        "2026-05-11", "2026-05-11", "2026-05-11", False)  # fmt: skip
+    ok(cli("visit", "complete", "WUH-002/UNS/1", "--on", "2026-05-12"))
+    done = cli_schedule(cli, "WUH-002")["WUH-002/UNS/1"]
+    assert (done["status"], done["actual"], done["deviation"]) == ("completed", "2026-05-12", False)
+    assert "WUH-002/UNS/1" not in ok(cli("deviations")).stdout
+    assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact")
 
 
 def test_death_in_the_future_is_refused(cli: Cli, db_path: Path, planner: Planner) -> None:

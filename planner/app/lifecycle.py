@@ -95,7 +95,9 @@ def complete(
                 value=on,
                 subject=visit,
             )
-        deviation = not row.window_start <= on <= row.window_end
+        _within_participation(participant, row, visit, on, "complete")
+        # An unscheduled visit is outside the protocol: it cannot deviate from it.
+        deviation = row.event != UNSCHEDULED and not row.window_start <= on <= row.window_end
         values = {"status": "completed", "actual": on, "deviation": deviation, "reason": reason}
         changes = [ctx.change(session, row, participant, "complete", values, reason=reason)]
         changes += ctx.replan(session, participant)
@@ -113,6 +115,9 @@ def move(
     """Move a scheduled visit; outside its window only with ``force``."""
     with ctx.db.write() as session, session.begin():
         row, participant, _ = _for_change(session, visit, expected_revision)
+        _within_participation(participant, row, visit, to, "move")
+        if row.event == UNSCHEDULED:  # its window is its day, and moves with it
+            return _move_unscheduled(ctx, session, row, participant, visit, to, reason)
         outside = not row.window_start <= to <= row.window_end
         if outside and not force:
             raise InputError(
@@ -132,6 +137,43 @@ def move(
         warnings = _day_warnings(session, row, visit, to)
         done = outcome(ctx, session, participant, changes)
         return Outcome(done.changes, done.schedule, warnings)
+
+
+def _move_unscheduled(
+    ctx: Context,
+    session: Session,
+    row: Visit,
+    participant: Participant,
+    visit: str,
+    to: date,
+    reason: str | None,
+) -> Outcome:
+    """An unscheduled visit moves with its one-day window: never a deviation."""
+    if to == row.target:
+        raise Conflict(f"{visit} is already planned for {to}", field="to", value=to)
+    values = {"ideal": to, "target": to, "window_start": to, "window_end": to, "reason": reason}
+    changes = [ctx.change(session, row, participant, "move", values, reason=reason)]
+    done = outcome(ctx, session, participant, changes)
+    return Outcome(done.changes, done.schedule, _day_warnings(session, row, visit, to))
+
+
+def _within_participation(
+    participant: Participant, row: Visit, visit: str, day: date, doing: str
+) -> None:
+    """Refuse a day after the participant died, or after their withdrawal
+    for a visit the withdrawal did not keep (kept survival calls go on)."""
+    ended = participant.ended_on
+    if ended is None or day <= ended:
+        return
+    if participant.status == "withdrawn" and row.target > ended:
+        return  # still scheduled after the withdrawal: kept (survival follow-up)
+    raise Conflict(
+        f"cannot {doing} {visit} on {day}: participant {participant.code!r} "
+        f"{participant.status} on {ended}",
+        field="on" if doing == "complete" else "to",
+        value=day,
+        subject=visit,
+    )
 
 
 def _day_warnings(session: Session, row: Visit, visit: str, to: date) -> tuple[str, ...]:
