@@ -177,6 +177,30 @@ def test_filters_and_alarm(cli: Cli, db_path: Path, icaljs: IcalJs, tmp_path: Pa
     check_everywhere(data, icaljs, tmp_path)
 
 
+def test_from_and_to_take_the_day_a_visit_is_shown_on(
+    cli: Cli, db_path: Path, icaljs: IcalJs, tmp_path: Path
+) -> None:
+    """A completed visit is drawn on the day it happened: the date range of an
+    export is on that day too, not on the day it was planned."""
+    setup_site(cli, db_path, "WUH", "Asia/Shanghai")
+    ok(cli("enroll", "P1", "--protocol", "ucmsc-dlc", "--arm", "G1", "--site", "WUH",
+           "--day1", "2026-03-02"))  # fmt: skip
+    ok(cli("visit", "complete", "P1/INF/1", "--on", "2026-03-03"))  # planned 03-02
+    ok(cli("visit", "complete", "P1/INF/2", "--on", "2026-03-08"))  # planned 03-07 by then
+
+    def starts(*args: str) -> list[str]:
+        data = export(cli, "--participant", "P1", *args, db=db_path)
+        if b"BEGIN:VEVENT" in data:
+            check_everywhere(data, icaljs, tmp_path)
+        return sorted(p["DTSTART;VALUE=DATE"] for p in events(data).values()
+                      if "DTSTART;VALUE=DATE" in p)  # fmt: skip
+
+    assert starts("--from", "2026-03-08", "--to", "2026-03-08") == ["20260308"]
+    assert starts("--to", "2026-03-07") == ["20260303"]
+    assert starts("--from", "2026-03-03", "--to", "2026-03-03") == ["20260303"]
+    assert starts("--from", "2026-03-02", "--to", "2026-03-02") == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

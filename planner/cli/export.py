@@ -39,8 +39,14 @@ def export() -> None:
 @click.option("--participant", metavar="P")
 @SITE
 @PROTOCOL
-@click.option("--from", "start", type=DATE, help="Only visits on or after this date.")
-@click.option("--to", "end", type=DATE, help="Only visits on or before this date.")
+@click.option(
+    "--from",
+    "start",
+    type=DATE,
+    help="Only visits on or after this date (the day a completed visit happened, "
+    "else its planned day).",
+)
+@click.option("--to", "end", type=DATE, help="Only visits on or before this date (the same day).")
 @click.option(
     "--include-cancelled/--no-include-cancelled",
     default=True,

@@ -39,6 +39,12 @@ _OVERDUE = Keyed.of(
 )
 
 
+#: The day a visit is shown on (in calendars, exports): the day a completed
+#: visit happened, else its planned day.
+shown_on = case((Visit.status == "completed", func.coalesce(Visit.actual, Visit.target)),
+                else_=Visit.target)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Filter:
     """Which visits a query holds, with codes already resolved to row ids;
@@ -66,9 +72,9 @@ class Filter:
         if self.kind is not None:
             found.append(Visit.kind == self.kind)
         if self.start is not None:
-            found.append(Visit.target >= self.start)
+            found.append(shown_on >= self.start)
         if self.end is not None:
-            found.append(Visit.target <= self.end)
+            found.append(shown_on <= self.end)
         if not self.include_cancelled:
             found.append(Visit.status != "cancelled")
         return found
