@@ -813,6 +813,32 @@ def test_an_unscheduled_visit_moves_with_its_day_and_never_deviates(cli: Cli) ->
     assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact")
 
 
+def test_an_ending_dated_before_a_completion_is_refused(cli: Cli, db_path: Path) -> None:
+    """A death (or withdrawal) dated before a visit recorded as done
+    contradicts the record: undo the completion first if it was wrong."""
+    enroll_cli(cli, "WUH-001", "ucmsc-dlc", "G1", G1_DAY1)
+    ok(cli("visit", "complete", "WUH-001/INF/1", "--on", "2026-03-02"))
+    ok(cli("visit", "complete", "WUH-001/INF/2", "--on", "2026-03-08"))
+    before = dump(db_path)
+    for command in ("died", "withdraw"):
+        assert_refused(cli("participant", command, "WUH-001", "--on", "2026-03-05"), 2,
+                       "cannot end WUH-001's participation on 2026-03-05",
+                       "WUH-001/INF/2 was completed after it, on 2026-03-08")  # fmt: skip
+    assert dump(db_path) == before
+    ok(cli("participant", "died", "WUH-001", "--on", "2026-03-08"))  # the same day: possible
+
+
+def test_a_withdrawal_before_a_kept_survival_call_is_recorded(cli: Cli) -> None:
+    """Survival follow-up goes on after a withdrawal: a call already made
+    after the withdrawal date does not contradict it."""
+    enroll_cli(cli, "WUH-001", "ucmsc-dlc", "G1", date(2025, 3, 3))
+    surv = cli_schedule(cli, "WUH-001")["WUH-001/SURV/1"]["target"]
+    ok(cli("visit", "complete", "WUH-001/SURV/1", "--on", surv))
+    ok(cli("participant", "withdraw", "WUH-001", "--on", "2025-06-01"))
+    assert_refused(cli("participant", "died", "WUH-001", "--on", "2025-07-01"), 2,
+                   f"WUH-001/SURV/1 was completed after it, on {surv}")  # fmt: skip
+
+
 def test_death_in_the_future_is_refused(cli: Cli, db_path: Path, planner: Planner) -> None:
     enroll_cli(cli, "WUH-002", "cs-huc-mscs", "MED", MED_DAY1)
     before = dump(db_path)

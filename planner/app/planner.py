@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Self
 
 from planner.app import (
     corrections,
+    endings,
     enrol,
     lifecycle,
     participants,
@@ -185,11 +186,11 @@ class Planner(Groups):
     ) -> Outcome:
         """Withdraw from a date: cancel later scheduled visits (survival as ``survival`` says)."""
         on = check_date(on, "date", field="on")
-        return lifecycle.withdraw(self._ctx, participant, on, reason, survival)
+        return endings.withdraw(self._ctx, participant, on, reason, survival)
 
     def died(self, participant: str, on: date, *, reason: str | None = None) -> Outcome:
         """Record a death: cancel every scheduled visit after the date."""
-        return lifecycle.died(self._ctx, participant, check_date(on, "date", field="on"), reason)
+        return endings.died(self._ctx, participant, check_date(on, "date", field="on"), reason)
 
     def undo(self, visit: str, *, reason: str, expected_revision: int | None = None) -> Outcome:
         """Return a completed or missed visit to scheduled; re-plan what counted from it."""

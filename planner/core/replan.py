@@ -125,6 +125,19 @@ def kept_after_withdrawal(
     return frozenset(kept)
 
 
+def done_after(
+    visits: Iterable[StoredVisit], on: date, keep: frozenset[str] = frozenset()
+) -> StoredVisit | None:
+    """The earliest visit completed after a date, outside the series in ``keep``:
+    an ending dated before it would contradict what was recorded."""
+    done = [
+        v for v in visits
+        if v.status == "completed" and v.actual is not None and v.actual > on
+        and v.event not in keep
+    ]  # fmt: skip
+    return min(done, key=lambda v: (v.actual, v.event, v.occurrence), default=None)
+
+
 def cancellations(
     visits: Iterable[StoredVisit], after: date, keep: frozenset[str] = frozenset()
 ) -> list[VisitKey]:
