@@ -153,6 +153,8 @@ def check_structure(data: bytes) -> list[str]:
         found.append("does not end with END:VCALENDAR")
     if data.count(b"BEGIN:VCALENDAR\r\n") != 1:
         found.append("not exactly one VCALENDAR")
+    if not any(len(line.path) > 1 for line in _lines):  # a property inside a component
+        found.append("no component in the VCALENDAR (RFC 5545 3.6 wants at least one)")
     return found
 
 

@@ -68,7 +68,7 @@ def vobject_spans(data: bytes) -> dict[str, tuple[str, str]]:
     assert components.count("VTIMEZONE") == data.count(b"BEGIN:VTIMEZONE")
     return {
         event.uid.value: (span_of(event.dtstart.value), span_of(event.dtend.value))
-        for event in calendar.vevent_list
+        for event in getattr(calendar, "vevent_list", [])  # none in an empty calendar
     }
 
 

@@ -190,8 +190,7 @@ def test_from_and_to_take_the_day_a_visit_is_shown_on(
 
     def starts(*args: str) -> list[str]:
         data = export(cli, "--participant", "P1", *args, db=db_path)
-        if b"BEGIN:VEVENT" in data:
-            check_everywhere(data, icaljs, tmp_path)
+        check_everywhere(data, icaljs, tmp_path)
         return sorted(p["DTSTART;VALUE=DATE"] for p in events(data).values()
                       if "DTSTART;VALUE=DATE" in p)  # fmt: skip
 
@@ -199,6 +198,17 @@ def test_from_and_to_take_the_day_a_visit_is_shown_on(
     assert starts("--to", "2026-03-07") == ["20260303"]
     assert starts("--from", "2026-03-03", "--to", "2026-03-03") == ["20260303"]
     assert starts("--from", "2026-03-02", "--to", "2026-03-02") == []
+
+
+def test_a_calendar_with_no_visits_still_holds_a_component(
+    cli: Cli, db_path: Path, icaljs: IcalJs, tmp_path: Path
+) -> None:
+    """RFC 5545 wants at least one component: a new site's calendar (or feed)
+    has no visit yet, so it holds a UTC time zone that nothing uses."""
+    setup_site(cli, db_path, "WUH", "Asia/Shanghai")
+    data = export(cli, "--site", "WUH", db=db_path)
+    assert b"BEGIN:VEVENT" not in data and data.count(b"BEGIN:VTIMEZONE") == 1
+    assert check_everywhere(data, icaljs, tmp_path) == {}
 
 
 @pytest.mark.parametrize(

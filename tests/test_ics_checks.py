@@ -52,6 +52,11 @@ BROKEN: list[tuple[Callable[[bytes], list[str]], str, Callable[[bytes], bytes]]]
     (ics_checks.check_structure, "an END missing", _once(b"END:VALARM\r\n", b"")),
     (ics_checks.check_structure, "an END mismatched", _once(b"END:VALARM", b"END:VEVENT")),
     (ics_checks.check_structure, "two calendars", lambda d: d + d),
+    (
+        ics_checks.check_structure,
+        "no component",
+        lambda d: d[: d.index(b"BEGIN:", 1)] + b"END:VCALENDAR\r\n",
+    ),
     (ics_checks.check_structure, "a line without ':'", _once(b"TRANSP:OPAQUE", b"TRANSP")),
     (ics_checks.check_calendar_properties, "no METHOD", _once(b"METHOD:PUBLISH\r\n", b"")),
     (ics_checks.check_calendar_properties, "no PRODID", _once(b"PRODID:", b"X-PRODID:")),

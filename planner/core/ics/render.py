@@ -38,6 +38,15 @@ _CALENDAR_TAIL = (
 
 Zones = Mapping[str, tuple[date, date]]
 
+#: RFC 5545 wants at least one component in a calendar; one with no visits yet
+#: (a new site's feed) holds this zone, which no event uses (strict parsers,
+#: ical4j's for one, refuse an empty calendar).
+EMPTY_CALENDAR_ZONE = content_lines((
+    b"BEGIN:VTIMEZONE", b"TZID:UTC", b"BEGIN:STANDARD", b"DTSTART:19700101T000000",
+    b"TZNAME:UTC", b"TZOFFSETFROM:+0000", b"TZOFFSETTO:+0000", b"END:STANDARD",
+    b"END:VTIMEZONE",
+))  # fmt: skip
+
 
 def render(
     visits: Iterable[VisitRecord],
@@ -108,10 +117,14 @@ def _stream(
 ) -> Iterator[bytes]:
     yield header
     yield from timezones
+    empty = not timezones
     for visit, block in events:
         if visit.time is not None:
             _check_zone(visit, zones)
+        empty = False
         yield block
+    if empty:
+        yield EMPTY_CALENDAR_ZONE
     yield b"END:VCALENDAR" + CRLF
 
 
