@@ -310,3 +310,18 @@ def test_the_create_feed_form_sent_twice_creates_one_feed(site: tuple[Seeded, Se
     # The answer to the first form offers the next one.
     fresh = re.search(r'name="newest" value="(\d+)"', first.text)
     assert fresh is not None and int(fresh.group(1)) > int(newest.group(1))
+
+
+def test_a_change_the_records_no_longer_allow_is_409(site: tuple[Seeded, Server]) -> None:
+    """Revoking a revoked feed, completing a completed visit: the form was
+    right when shown; now it is not possible (409 with the reason, not 400)."""
+    seeded, server = site
+    created = cli(seeded.db, "feed", "create", "--site", "WUH", "--format", "json").stdout
+    feed_id = int(re.search(r'"id": (\d+)', created).group(1))  # type: ignore[union-attr]
+    alice = logged_in(server, "alice")
+    csrf = alice.page_csrf("/feeds")
+    assert alice.post(f"/feeds/{feed_id}/revoke", data={"csrf": csrf}).status_code == 200
+    again = alice.post(f"/feeds/{feed_id}/revoke", data={"csrf": csrf})
+    assert again.status_code == 409
+    assert f"feed {feed_id} was revoked; it cannot be revoked" in again.text
+    assert "Not possible now" in again.text

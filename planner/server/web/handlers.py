@@ -4,7 +4,9 @@ form, and the page an error becomes.
 Without a session a page answers 303 to ``/login``; a form whose CSRF token is
 missing or wrong answers 403 before anything is read or written. Errors carry
 their own sentence (:mod:`planner.core.errors`): unknown things are 404, a
-role that may not record 403, a stale form 409, other bad input 400.
+role that may not record 403, a stale form or a change the records do not
+allow now (a visit already completed, a feed already revoked) 409, other bad
+input 400.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from planner.app.site_view import NotPermitted
-from planner.core.errors import InputError, NotFound, PlannerError, StaleData
+from planner.core.errors import Conflict, InputError, NotFound, PlannerError, StaleData
 from planner.server.web.auth import Visitor, same_secret, session_visitor, to_login
 from planner.server.web.templates import page
 
@@ -41,7 +43,7 @@ def status_of(error: PlannerError) -> int:
         return 404
     if isinstance(error, NotPermitted):
         return 403
-    if isinstance(error, StaleData):
+    if isinstance(error, StaleData | Conflict):  # changed meanwhile, or not possible now
         return 409
     if isinstance(error, InputError):
         return 400
@@ -57,6 +59,8 @@ def message_of(error: PlannerError) -> str:
 def error_page(request: Request, visitor: Visitor | None, error: PlannerError) -> Response:
     status = status_of(error)
     title = {404: "Not found", 403: "Not allowed", 409: "Changed meanwhile"}.get(status, "Error")
+    if isinstance(error, Conflict):
+        title = "Not possible now"
     return page(
         request, "error.html", status, visitor=visitor, title=title, message=message_of(error)
     )
