@@ -31,6 +31,14 @@ def locked_visit(
     if found is None:
         raise NotFound(f"unknown visit {visit!r}", field="visit", value=visit)
     row = found[0]
+    if expected_revision is not None and expected_revision > row.revision:
+        raise InputError(
+            f"{visit} has never been at revision {expected_revision} (it is at revision "
+            f"{row.revision}); give the revision you read",
+            field="revision",
+            value=expected_revision,
+            subject=visit,
+        )
     if expected_revision is not None and row.revision != expected_revision:
         raise StaleData(
             f"{visit} changed since you read it (revision {row.revision}, you saw "

@@ -26,6 +26,12 @@ def _moved(change: VisitChange) -> str:
     before: Any = change.before.get("target")
     after: Any = change.after.get("target", before)
     flag = "  (now outside its window: a protocol deviation)" if change.deviation else ""
+    if before == after and "window_start" in change.after:  # its day stays, its window moves
+        was, now = change.before, change.after
+        return (
+            f"  {change.visit}  window {was.get('window_start')} to {was.get('window_end')} → "
+            f"{now.get('window_start')} to {now.get('window_end', was.get('window_end'))}{flag}"
+        )
     return f"  {change.visit}  {before} → {after}{flag}"
 
 

@@ -75,7 +75,7 @@ def export_ics(
 
     if start and end and end < start:
         raise click.BadParameter(f"--to {end} is before --from {start}")
-    reminder = parse_duration(alarm, "alarm") if alarm else None
+    reminder = parse_duration(alarm, "alarm") if alarm is not None else None
     planner = open_planner(ctx)
     scope = ExportScope(participant, site_code, protocol_id, start, end, include_cancelled)
     _deliver(planner, planner.exports.ics(scope, alarm=reminder), output, force)

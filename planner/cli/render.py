@@ -79,7 +79,7 @@ def visit_rows(
             r.time or "",
             *([r.site] if several_sites else []),
             r.visit_id,
-            f"{r.label} {occurrence_text(r.occurrence, r.count)}",
+            f"{r.label} {occurrence_text(r.occurrence, r.count, r.event)}".rstrip(),
             f"{r.window_start:%m-%d}..{r.window_end:%m-%d}",
         ]
         row += [_status(r)] if status else []

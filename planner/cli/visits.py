@@ -122,26 +122,29 @@ def participant() -> None:
     """Withdrawals, deaths, and their correction."""
 
 
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}" + ("" if number == 1 else "s")
+
+
 @participant.command("withdraw")
 @click.argument("code", metavar="PARTICIPANT")
 @ON
 @click.option("--reason")
-@click.option(
-    "--keep-survival/--cancel-survival",
-    "keep_survival",
-    default=None,
-    help="Keep or cancel survival follow-up [default: as the protocol marks it].",
-)
+@click.option("--keep-survival", "keep", is_flag=True,
+              help="Keep survival follow-up and every phone-call series "
+              "[default: as the protocol marks it].")  # fmt: skip
+@click.option("--cancel-survival", "cancel", is_flag=True,
+              help="Cancel survival follow-up too.")  # fmt: skip
 @click.pass_context
 def participant_withdraw(
-    ctx: click.Context, code: str, on: date, reason: str | None, keep_survival: bool | None
+    ctx: click.Context, code: str, on: date, reason: str | None, keep: bool, cancel: bool
 ) -> None:
     """Withdraw a participant: later visits are cancelled."""
-    choice: SurvivalChoice = "protocol"
-    if keep_survival is not None:
-        choice = "keep" if keep_survival else "cancel"
+    if keep and cancel:
+        raise click.UsageError("give --keep-survival or --cancel-survival, not both")
+    choice: SurvivalChoice = "keep" if keep else "cancel" if cancel else "protocol"
     outcome = open_planner(ctx).withdraw(code, on, reason=reason, survival=choice)
-    emit(f"{code} withdrawn on {on}; {outcome.cancelled} later visits cancelled")
+    emit(f"{code} withdrawn on {on}; {_count(outcome.cancelled, 'later visit')} cancelled")
 
 
 @participant.command("died")
@@ -152,7 +155,7 @@ def participant_withdraw(
 def participant_died(ctx: click.Context, code: str, on: date, reason: str | None) -> None:
     """Record a death: every later visit is cancelled."""
     outcome = open_planner(ctx).died(code, on, reason=reason)
-    emit(f"{code} died on {on}; {outcome.cancelled} later visits cancelled")
+    emit(f"{code} died on {on}; {_count(outcome.cancelled, 'later visit')} cancelled")
 
 
 @participant.command("reinstate")
@@ -165,7 +168,7 @@ def participant_reinstate(ctx: click.Context, code: str, reason: str) -> None:
 
     outcome = open_planner(ctx).reinstate(code, reason=reason)
     restored = sum(1 for c in outcome.changes if c.action == "reinstate")
-    emit(f"{code} reinstated; {restored} cancelled visits scheduled again")
+    emit(f"{code} reinstated; {_count(restored, 'cancelled visit')} scheduled again")
     report(outcome)
 
 

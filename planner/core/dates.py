@@ -115,8 +115,8 @@ def check_zone(name: str, *, field: str = "timezone") -> str:
     return name
 
 
-_DURATION = re.compile(r"^(\d{1,4})\s*(m|min|h|d)$")
-_ISO_DURATION = re.compile(r"^-?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$")
+_DURATION = re.compile(r"([0-9]{1,9})\s*(m|min|h|d)")  # too long: "at most 28 days"
+_ISO_DURATION = re.compile(r"-?P(?:([0-9]{1,9})D)?(?:T(?:([0-9]{1,9})H)?(?:([0-9]{1,9})M)?)?")
 
 
 def parse_duration(text: str, what: str = "duration", *, field: str | None = None) -> timedelta:
@@ -127,13 +127,13 @@ def parse_duration(text: str, what: str = "duration", *, field: str | None = Non
     """
     field = _field(what, field)
     cleaned = text.strip()
-    simple = _DURATION.match(cleaned.lower())
+    simple = _DURATION.fullmatch(cleaned.lower())
     if simple:
         amount, unit = int(simple.group(1)), simple.group(2)
         value = {"m": timedelta(minutes=amount), "min": timedelta(minutes=amount),
                  "h": timedelta(hours=amount), "d": timedelta(days=amount)}[unit]  # fmt: skip
     else:
-        iso = _ISO_DURATION.match(cleaned.upper())
+        iso = _ISO_DURATION.fullmatch(cleaned.upper())
         if not iso or cleaned.upper() in ("P", "PT", "-P", "-PT") or cleaned.startswith("-"):
             raise InputError(
                 f"{what} {text!r} is not a duration such as 15m, 2h, 1d or PT1H",
@@ -142,7 +142,9 @@ def parse_duration(text: str, what: str = "duration", *, field: str | None = Non
                 allowed="15m, 2h, 1d or an ISO 8601 duration such as PT1H",
             )
         days, hours, minutes = (int(part or 0) for part in iso.groups())
-        value = timedelta(days=days, hours=hours, minutes=minutes)
+        value = timedelta(days=min(days + hours // 24 + minutes // 1440, 29))  # over 28: refused
+        if value.days < 29:
+            value = timedelta(days=days, hours=hours, minutes=minutes)
     if not timedelta(0) < value <= timedelta(days=28):
         raise InputError(
             f"{what} {text!r} must be more than zero and at most 28 days",

@@ -84,10 +84,13 @@ _UID_HASH = hashlib.sha1(_NAMESPACE_BYTES)
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
-def occurrence_text(occurrence: int, count: int) -> str:
+def occurrence_text(occurrence: int, count: int, event: str = "") -> str:
     """Which occurrence of how many, as people read it: ``2/3``. An occurrence
     beyond the count of the participant's protocol version (one an amendment
-    dropped, kept as history) reads ``4 (dropped)``, never ``4/3``."""
+    dropped, kept as history) reads ``4 (dropped)``, never ``4/3``; an
+    unscheduled visit is one of no series (its number is in its id): empty."""
+    if event == UNSCHEDULED:
+        return ""
     if occurrence <= count:
         return f"{occurrence}/{count}"
     return f"{occurrence} (dropped)"

@@ -40,7 +40,7 @@ def when(record: VisitRecord) -> str:
 
 def which(record: VisitRecord) -> str:
     """``2/3``: which occurrence of how many."""
-    return occurrence_text(record.occurrence, record.count)
+    return occurrence_text(record.occurrence, record.count, record.event)
 
 
 def weekday(day: date) -> str:

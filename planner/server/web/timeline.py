@@ -122,7 +122,8 @@ def _week_ticks(scale: Scale, first: date, last: date) -> list[Tick]:
 
 
 def _title(record: VisitRecord) -> str:
-    what = f"{record.visit_id} · {record.label} {occurrence_text(record.occurrence, record.count)}"
+    which = occurrence_text(record.occurrence, record.count, record.event)
+    what = f"{record.visit_id} · {record.label} {which}".rstrip()
     if record.status == "completed" and record.actual:
         state = f"done {record.actual.isoformat()}"
     else:

@@ -1,0 +1,94 @@
+"""Small things a coordinator reads on the command line, said right: counts,
+conflicting options, durations, revisions, unscheduled visits, window moves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.conftest import CliResult
+
+Cli = Callable[..., CliResult]
+
+
+def ok(result: CliResult) -> CliResult:
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def refused(result: CliResult, *fragments: str) -> None:
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stderr.startswith("planner: error: ")
+    assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+@pytest.fixture
+def g1(cli: Cli) -> Cli:
+    ok(cli("site", "add", "WUH", "--timezone", "Asia/Shanghai"))
+    ok(cli("enroll", "P1", "--protocol", "ucmsc-dlc", "--arm", "G1", "--site", "WUH",
+           "--day1", "2026-03-02"))  # fmt: skip
+    return cli
+
+
+def test_one_visit_is_one_visit(g1: Cli) -> None:
+    # Every visit but SURV/1 (2027-03-02) done or missed: a death cancels one.
+    for visit in ("INF/1", "INF/2", "INF/3", "INF/4", "FU/1", "FU/2", "FU/3", "FU/4", "FU/5"):
+        ok(g1("visit", "miss", f"P1/{visit}"))
+    assert ok(g1("participant", "died", "P1", "--on", "2026-11-01")).stdout == (
+        "P1 died on 2026-11-01; 1 later visit cancelled\n"
+    )
+    assert ok(g1("participant", "reinstate", "P1", "--reason", "error")).stdout.startswith(
+        "P1 reinstated; 1 cancelled visit scheduled again\n"
+    )
+
+
+def test_keep_and_cancel_survival_together_are_refused(g1: Cli) -> None:
+    refused(
+        g1(
+            "participant",
+            "withdraw",
+            "P1",
+            "--on",
+            "2026-05-01",
+            "--keep-survival",
+            "--cancel-survival",
+        ),
+        "give --keep-survival or --cancel-survival, not both",
+    )
+
+
+@pytest.mark.parametrize(
+    ("alarm", "says"),
+    [
+        ("", "is not a duration"),
+        ("99999d", "at most 28 days"),
+        ("P999999999DT999999999H", "at most 28 days"),
+        ("PT99999999999999999H", "is not a duration"),
+        ("P\u0663D", "is not a duration"),  # an Arabic-Indic digit
+    ],
+)
+def test_alarms_that_are_no_reminder_are_refused(g1: Cli, alarm: str, says: str) -> None:
+    refused(g1("export", "ics", "--alarm", alarm), f"alarm {alarm!r}", says)
+
+
+def test_a_revision_from_the_future_is_named_as_such(g1: Cli) -> None:
+    refused(
+        g1("visit", "miss", "P1/INF/2", "--revision", "99"),
+        "P1/INF/2 has never been at revision 99 (it is at revision 0)",
+    )
+
+
+def test_an_unscheduled_visit_reads_as_its_label(g1: Cli) -> None:
+    ok(g1("visit", "add", "P1", "--on", "2026-03-20", "--label", "AE review"))
+    line = next(x for x in ok(g1("schedule", "P1")).stdout.splitlines() if "P1/UNS/1" in x)
+    assert "AE review" in line and "1/1" not in line
+
+
+def test_a_replan_that_moves_only_the_window_says_so(g1: Cli) -> None:
+    ok(g1("visit", "complete", "P1/INF/1", "--on", "2026-03-02"))
+    ok(g1("visit", "move", "P1/INF/3", "--to", "2026-03-11"))  # pinned to its day
+    done = ok(g1("visit", "complete", "P1/INF/2", "--on", "2026-03-07")).stdout
+    assert "  P1/INF/3  window 2026-03-09 to 2026-03-11 → 2026-03-10 to 2026-03-12\n" in done
