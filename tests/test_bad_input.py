@@ -653,3 +653,22 @@ def test_the_python_api_takes_dates_in_the_command_lines_years(tmp_path: Path) -
             assert refused.value.field == name
         assert api.upcoming(date(2200, 12, 31), 1) == []
     assert dump(db) == before
+
+
+def test_one_person_is_not_enrolled_twice_under_codes_differing_in_case(tmp_path: Path) -> None:
+    from planner.app import Planner
+    from planner.core.enrolment import Enrolment
+    from planner.core.errors import Conflict, InputError
+
+    db = tmp_path / "x.db"
+    with Planner(str(db), actor="t") as api:
+        api.add_site("WUH", "Asia/Shanghai")
+        api.enroll("WUH-001", "cs-huc-mscs", "MED", "WUH", date(2026, 4, 20))
+        before = dump(db)
+        with pytest.raises(Conflict, match="'wuh-001' differs from the enrolled 'WUH-001'"):
+            api.enroll("wuh-001", "cs-huc-mscs", "MED", "WUH", date(2026, 4, 20))
+        two = [Enrolment(code, "cs-huc-mscs", "LOW", "WUH", date(2026, 4, 21))
+               for code in ("WUH-002", "wuh-002")]  # fmt: skip
+        with pytest.raises(InputError, match="'wuh-002' is given twice \\(as 'WUH-002'\\)"):
+            api.enroll_many(two)
+    assert dump(db) == before

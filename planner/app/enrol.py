@@ -58,6 +58,16 @@ def enroll_file(
 
 def enroll_many(ctx: Context, enrolments: Sequence[Enrolment], source: str | None = None) -> int:
     """Enrol many participants in one transaction; return how many."""
+    seen: dict[str, str] = {}
+    for enrolment in enrolments:  # a CSV file is checked so by check_csv
+        code = enrolment.participant
+        if code.lower() in seen:
+            first = seen[code.lower()]
+            same = "" if first == code else f" (as {first!r})"
+            raise InputError(
+                f"participant {code!r} is given twice{same}", field="participant", value=code
+            )
+        seen[code.lower()] = code
     rows = _Rows(lambda: iter(enrolments), len(enrolments), {e.site for e in enrolments})
     return _enroll(ctx, rows, source, False, None).enrolled
 
@@ -117,9 +127,11 @@ def _check_all(
     codes = [e.participant for e in enrolments]
     existing = participants.enrolled_as(session, codes) if skip_existing else {}
     taken = participants.ids_by_code(session, codes).keys()
+    alike = participants.codes_like(session, codes)
     new = []
     for enrolment in enrolments:
         try:
+            _one_code(enrolment.participant, alike)
             if enrolment.participant in taken:
                 before = existing.get(enrolment.participant)
                 if _same(before, enrolment):
@@ -138,6 +150,19 @@ def _check_all(
                 subject=enrolment.participant,
             ) from None
     return new
+
+
+def _one_code(code: str, alike: dict[str, str]) -> None:
+    """Refuse a code that differs from an enrolled one only in letter case:
+    ``wuh-001`` beside ``WUH-001`` would be one person enrolled twice."""
+    stored = alike.get(code.lower())
+    if stored is not None and stored != code:
+        raise Conflict(
+            f"participant {code!r} differs from the enrolled {stored!r} only in letter case; "
+            "a participant has one code",
+            field="participant",
+            value=code,
+        )
 
 
 def _already_enrolled(enrolment: Enrolment, existing: tuple[Any, ...] | None) -> Conflict:

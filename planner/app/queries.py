@@ -67,7 +67,7 @@ def check_arm(
         for found in stored or ([bundled(pid)] if pid in BUNDLED_IDS else []):
             choices |= set(found.arm_codes())
     if arm not in choices:
-        where = f" of protocol {protocol}" if protocol is not None else ""
+        where = f" for protocol {protocol}" if protocol is not None else ""
         raise NotFound(
             f"unknown arm {arm!r}{where} (arms: {', '.join(sorted(choices))})",
             field="arm",

@@ -50,14 +50,16 @@ def check_csv(path: str) -> CsvSummary:
     as the row after the limit is read.
     """
     _check_bytes(path)
-    seen: set[str] = set()
+    seen: set[str] = set()  # lower-cased: WUH-001 and wuh-001 are one participant
     sites: set[str] = set()
     for enrolment in stream_csv(path):
-        if enrolment.participant in seen:
-            first = next(e.line for e in stream_csv(path) if e.participant == enrolment.participant)
+        code = enrolment.participant
+        if code.lower() in seen:
+            first = next(e for e in stream_csv(path) if e.participant.lower() == code.lower())
+            same = "" if first.participant == code else f" as {first.participant!r}"
             raise _csv_error(
-                f"{path} line {enrolment.line}: participant {enrolment.participant!r} appears "
-                f"again (first on line {first})",
+                f"{path} line {enrolment.line}: participant {code!r} appears "
+                f"again (first on line {first.line}{same})",
                 path,
             )
         if len(seen) == MAX_CSV_ROWS:
@@ -66,7 +68,7 @@ def check_csv(path: str) -> CsvSummary:
                 "may enrol; split it into several files",
                 path,
             )
-        seen.add(enrolment.participant)
+        seen.add(code.lower())
         sites.add(enrolment.site)
     if not seen:
         raise _csv_error(f"{path}: has a header but no participants", path)

@@ -42,6 +42,19 @@ def ids_by_code(session: Session, codes: Sequence[str]) -> dict[str, int]:
     return ids
 
 
+def codes_like(session: Session, codes: Sequence[str]) -> dict[str, str]:
+    """Stored codes equal to one of ``codes`` but for letter case, by the
+    lower-cased code (ASCII: codes are ASCII), 500 codes a query."""
+    found: dict[str, str] = {}
+    for first in range(0, len(codes), 500):
+        lowered = sorted({code.lower() for code in codes[first : first + 500]})
+        rows = session.scalars(
+            select(Participant.code).where(func.lower(Participant.code).in_(lowered))
+        )
+        found.update({str(code).lower(): str(code) for code in rows})
+    return found
+
+
 #: The values of a new participant, in the order :func:`new_rows` takes them.
 NEW_COLUMNS = (
     "code", "protocol_version_id", "arm", "site_id", "day1", "weight_kg", "status", "created_at",
