@@ -781,7 +781,7 @@ def test_no_visit_is_moved_or_completed_past_the_end_of_participation(
     before = dump(db_path)
     # FU/2 falls on the withdrawal date: kept, but not beyond it.
     assert_refused(cli("visit", "move", "WUH-002/FU/2", "--to", "2026-06-16", "--force"), 2,
-                   "cannot move WUH-002/FU/2 on 2026-06-16", "withdrawn on 2026-06-15")  # fmt: skip
+                   "cannot move WUH-002/FU/2 to 2026-06-16", "withdrawn on 2026-06-15")  # fmt: skip
     assert_refused(cli("visit", "complete", "WUH-002/FU/2", "--on", "2026-06-17"), 2,
                    "withdrawn on 2026-06-15")  # fmt: skip
     assert dump(db_path) == before
@@ -837,6 +837,21 @@ def test_a_withdrawal_before_a_kept_survival_call_is_recorded(cli: Cli) -> None:
     ok(cli("participant", "withdraw", "WUH-001", "--on", "2025-06-01"))
     assert_refused(cli("participant", "died", "WUH-001", "--on", "2025-07-01"), 2,
                    f"WUH-001/SURV/1 was completed after it, on {surv}")  # fmt: skip
+
+
+def test_nothing_is_recorded_before_day_1_unless_its_window_opens_earlier(
+    cli: Cli, db_path: Path
+) -> None:
+    enroll_cli(cli, "WUH-001", "ucmsc-dlc", "G1", G1_DAY1)
+    before = dump(db_path)
+    assert_refused(cli("visit", "complete", "WUH-001/INF/2", "--on", "2026-02-01"), 2,
+                   "cannot complete WUH-001/INF/2 on 2026-02-01: that is before "
+                   "WUH-001's day 1 (2026-03-02)")  # fmt: skip
+    assert_refused(cli("visit", "move", "WUH-001/FU/1", "--to", "2026-03-01", "--force"), 2,
+                   "cannot move WUH-001/FU/1 to 2026-03-01: that is before")  # fmt: skip
+    assert dump(db_path) == before
+    # INF/1's window opens the day before day 1: that day is possible.
+    ok(cli("visit", "complete", "WUH-001/INF/1", "--on", "2026-03-01"))
 
 
 def test_death_in_the_future_is_refused(cli: Cli, db_path: Path, planner: Planner) -> None:

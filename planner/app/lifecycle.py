@@ -103,6 +103,7 @@ def complete(
                 subject=visit,
             )
         _within_participation(participant, row, visit, on, "complete")
+        _not_before_the_study(participant, row, visit, on, "complete")
         # An unscheduled visit is outside the protocol: it cannot deviate from it.
         deviation = row.event != UNSCHEDULED and not row.window_start <= on <= row.window_end
         values = {"status": "completed", "actual": on, "deviation": deviation, "reason": reason}
@@ -123,6 +124,7 @@ def move(
     with ctx.db.write() as session, session.begin():
         row, participant, _ = _for_change(session, visit, expected_revision)
         _within_participation(participant, row, visit, to, "move")
+        _not_before_the_study(participant, row, visit, to, "move")
         if row.event == UNSCHEDULED:  # its window is its day, and moves with it
             return _move_unscheduled(ctx, session, row, participant, visit, to, reason)
         outside = not row.window_start <= to <= row.window_end
@@ -164,6 +166,28 @@ def _move_unscheduled(
     return Outcome(done.changes, done.schedule, _day_warnings(session, row, visit, to))
 
 
+def _not_before_the_study(
+    participant: Participant, row: Visit, visit: str, day: date, doing: str
+) -> None:
+    """Refuse a day before day 1, unless the visit's window opens earlier
+    (screening): nothing of a participant's happens before they are in the study."""
+    earliest = min(participant.day1, row.window_start)
+    if day >= earliest:
+        return
+    before = (
+        f"{participant.code}'s day 1 ({participant.day1})"
+        if earliest == participant.day1
+        else f"its window opens ({row.window_start})"
+    )
+    raise InputError(
+        f"cannot {doing} {visit} {'on' if doing == 'complete' else 'to'} {day}: "
+        f"that is before {before}",
+        field="on" if doing == "complete" else "to",
+        value=day,
+        subject=visit,
+    )
+
+
 def _within_participation(
     participant: Participant, row: Visit, visit: str, day: date, doing: str
 ) -> None:
@@ -175,7 +199,8 @@ def _within_participation(
     if participant.status == "withdrawn" and row.target > ended:
         return  # still scheduled after the withdrawal: kept (survival follow-up)
     raise Conflict(
-        f"cannot {doing} {visit} on {day}: participant {participant.code!r} "
+        f"cannot {doing} {visit} {'on' if doing == 'complete' else 'to'} {day}: "
+        f"participant {participant.code!r} "
         f"{participant.status} on {ended}",
         field="on" if doing == "complete" else "to",
         value=day,
