@@ -268,6 +268,22 @@ def test_unreadable_facts_are_named_damage(original: Path, tmp_path: Path, facts
     assert "cs-huc-mscs v1: the facts stored with it are not those of its source" in check.stdout
 
 
+def test_a_stored_source_that_no_longer_parses_is_named_damage(
+    original: Path, tmp_path: Path
+) -> None:
+    """A flipped bit in a stored protocol (``arms`` read as ``a2ms``) is damage,
+    not the user's protocol error: commands that re-plan say so, exit 1."""
+    copy = fresh_copy(original, tmp_path / "source.db")
+    tamper(copy, "UPDATE protocol_versions SET source = replace(source, 'arms', 'a2ms')")
+    for args in WRITES[:1] + WRITES[2:3]:  # complete, move: each re-plans
+        result = run(fresh_copy(copy, tmp_path / "try.db"), *args)
+        assert (result.exit_code, result.stderr) == (1, DAMAGED + "\n"), (args, result.stderr)
+    check = run(copy, "db", "check")
+    assert check.exit_code == 1
+    assert "the stored source is no longer a valid protocol: cs-huc-mscs v1:" in check.stdout
+    assert "cs-huc-mscs v1: a2ms: unknown key" in check.stdout
+
+
 def tamper(path: Path, *statements: str) -> None:
     connection = sqlite3.connect(path)
     triggers = connection.execute(

@@ -9,12 +9,12 @@ from datetime import datetime
 from planner.app.context import Context
 from planner.core.errors import DatabaseDamaged, PlannerError
 from planner.core.facts import facts_json
+from planner.core.protocol import parse
 from planner.store.backup import backup_to, restore_from
 from planner.store.checks import existing_file, file_checks
 from planner.store.database import Database
 from planner.store.engine import resolve_url, sqlite_path
 from planner.store.migrate import HEAD, upgrade
-from planner.store.records import parse_snapshot
 from planner.store.repository import protocols
 
 
@@ -121,7 +121,7 @@ def _facts_finding(db: str | None) -> Finding:
 def _facts_problem(protocol_id: str, version: int, source: str, facts: str) -> str | None:
     name = f"{protocol_id} v{version}"
     try:
-        expected = facts_json(parse_snapshot(source, name))
+        expected = facts_json(parse(source, name))  # the parser's words name the fault
     except PlannerError as error:
         return f"the stored source is no longer a valid protocol: {error}"  # names it
     if facts != expected:

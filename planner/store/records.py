@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.engine import Connection
 
+from planner.core.errors import DatabaseDamaged, ProtocolError
 from planner.core.protocol import StudyProtocol, parse
 from planner.core.visits import VisitRecord
 from planner.store.models import Participant, ProtocolVersion, Site, Visit
@@ -70,8 +71,15 @@ _VISIT_SELECT: AnySelect = (
 
 @lru_cache(maxsize=64)
 def parse_snapshot(source: str, name: str) -> StudyProtocol:
-    """A stored protocol version, parsed once per process (versions never change)."""
-    return parse(source, name)
+    """A stored protocol version, parsed once per process (versions never change).
+
+    It was checked when stored: one that no longer parses was changed in the
+    file since (a flipped bit, an edit), which is damage, not a protocol error
+    for the person at the keyboard (``planner db check`` names the version)."""
+    try:
+        return parse(source, name)
+    except ProtocolError:
+        raise DatabaseDamaged(value=f"the source of protocol version {name}") from None
 
 
 #: Visit records kept by a :class:`ProtocolCache` (about 0.7 KB each; then
