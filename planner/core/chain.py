@@ -120,13 +120,15 @@ def plan_digest(visits: Iterable[Mapping[str, Any]]) -> str:
     """SHA-256 of the visits an enrolment planned (their :data:`PLANNED_COLUMNS`,
     in series and occurrence order): kept in the enrolment's audit row, so a
     visit never changed since enrolment is covered by the trail too."""
-    rows = sorted(
-        ([str(v) if isinstance(v, date) else v for v in (visit[c] for c in PLANNED_COLUMNS)]
-         for visit in visits),
-        key=lambda row: (row[0], row[1]),
-    )  # fmt: skip
-    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    rows = sorted([[visit[c] for c in PLANNED_COLUMNS] for visit in visits], key=_series_order)
+    # One line a visit, values by ``str`` (dates ISO, as the audit trail's JSON
+    # holds them) between unit separators: no planned value holds one.
+    text = "\n".join("\x1f".join(map(str, row)) for row in rows)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _series_order(row: list[Any]) -> tuple[Any, Any]:
+    return row[0], row[1]
 
 
 def as_enrolled(current: Mapping[str, Any], befores: Iterable[str]) -> dict[str, Any]:
