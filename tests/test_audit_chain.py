@@ -403,3 +403,19 @@ def test_concurrent_writers_keep_one_chain_on_postgres(cli: Cli, postgres_url: s
     concurrent_enrolments(postgres_url)
     verified = ok(cli("audit", "verify", db=postgres_url))
     assert verified.stdout.startswith("audit trail intact: 26 rows")
+
+
+def test_a_plan_digest_of_another_format_is_not_compared() -> None:
+    """A later planner may write its digest otherwise: this one compares only
+    the format it writes (``1:``), and never misreads another as tampering."""
+    from planner.app.audit_states import Trail
+    from planner.core.chain import plan_digest
+
+    digest = plan_digest([])
+    assert digest.startswith("1:") and len(digest) == 2 + 64
+    for after, kept in ((json.dumps({"plan": digest}), digest),
+                        (json.dumps({"plan": "2:" + "0" * 64}), None),
+                        (json.dumps({"visits": 3}), None), (None, None)):  # fmt: skip
+        trail = Trail()
+        trail.take(None, None, after)
+        assert trail.plan == kept

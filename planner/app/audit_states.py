@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from planner.core.chain import (
     AUDITED_COLUMNS,
+    PLAN_FORMAT,
     PLANNED_COLUMNS,
     as_enrolled,
     audited_state,
@@ -80,7 +81,7 @@ def first_problem(session: Session) -> tuple[str, str] | None:
 def _plan_of(after: str | None) -> str | None:
     values = json.loads(after) if after else None
     plan = values.get("plan") if isinstance(values, dict) else None
-    return plan if isinstance(plan, str) else None
+    return plan if isinstance(plan, str) and plan.startswith(PLAN_FORMAT) else None
 
 
 def _groups(

@@ -116,15 +116,21 @@ PLANNED_COLUMNS = (
 )  # fmt: skip
 
 
+#: How :func:`plan_digest` writes its value (``"1:<sha-256 hex>"``): a digest
+#: of another format is not compared (a later planner may change the format).
+PLAN_FORMAT = "1:"
+
+
 def plan_digest(visits: Iterable[Mapping[str, Any]]) -> str:
     """SHA-256 of the visits an enrolment planned (their :data:`PLANNED_COLUMNS`,
-    in series and occurrence order): kept in the enrolment's audit row, so a
-    visit never changed since enrolment is covered by the trail too."""
+    in series and occurrence order), after :data:`PLAN_FORMAT`: kept in the
+    enrolment's audit row, so a visit never changed since enrolment is covered
+    by the trail too."""
     rows = sorted([[visit[c] for c in PLANNED_COLUMNS] for visit in visits], key=_series_order)
     # One line a visit, values by ``str`` (dates ISO, as the audit trail's JSON
     # holds them) between unit separators: no planned value holds one.
     text = "\n".join("\x1f".join(map(str, row)) for row in rows)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return PLAN_FORMAT + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _series_order(row: list[Any]) -> tuple[Any, Any]:
