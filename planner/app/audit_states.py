@@ -27,7 +27,7 @@ from planner.core.chain import (
     PLANNED_COLUMNS,
     as_enrolled,
     audited_state,
-    plan_digest,
+    rows_digest,
     state_mismatch,
 )
 from planner.core.visits import visit_id
@@ -102,17 +102,16 @@ def _groups(
 
 
 def _check(session: Session, group: dict[str, Trail]) -> tuple[str, str] | None:
-    stored: dict[str, dict[str, dict[str, Any]]] = {}
+    stored: dict[str, dict[str, tuple[Any, ...]]] = {}
     for code, event, number, *values in visits.stored_values(session, list(group), COLUMNS):
-        stored.setdefault(code, {})[visit_id(code, event, number)] = dict(
-            zip(COLUMNS, values, strict=True)
-        )
+        stored.setdefault(code, {})[visit_id(code, event, number)] = tuple(values)
     for participant, trail in group.items():
         now = stored.get(participant, {})
         for name, afters in trail.afters.items():
             if name not in now:
                 return name, f"visit {name} is in the audit trail but no longer stored"
-            why = state_mismatch(now[name], audited_state(afters))
+            current = dict(zip(COLUMNS, now[name], strict=True))
+            why = state_mismatch(current, audited_state(afters))
             if why is not None:
                 return name, f"visit {name}: {why} (changed without an audit row)"
         if trail.plan is not None and _enrolled_digest(now, trail) != trail.plan:
@@ -124,9 +123,10 @@ def _check(session: Session, group: dict[str, Trail]) -> tuple[str, str] | None:
     return None
 
 
-def _enrolled_digest(now: dict[str, dict[str, Any]], trail: Trail) -> str:
-    return plan_digest(
-        as_enrolled({c: values[c] for c in PLANNED_COLUMNS}, trail.befores.get(name, ()))
+def _enrolled_digest(now: dict[str, tuple[Any, ...]], trail: Trail) -> str:
+    planned = len(PLANNED_COLUMNS)  # the first of COLUMNS
+    return rows_digest(
+        as_enrolled(values[:planned], trail.befores.get(name, ()))
         for name, values in now.items()
         if name not in trail.added
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -126,28 +126,40 @@ def plan_digest(visits: Iterable[Mapping[str, Any]]) -> str:
     in series and occurrence order), after :data:`PLAN_FORMAT`: kept in the
     enrolment's audit row, so a visit never changed since enrolment is covered
     by the trail too."""
-    rows = sorted([[visit[c] for c in PLANNED_COLUMNS] for visit in visits], key=_series_order)
+    return rows_digest([visit[c] for c in PLANNED_COLUMNS] for visit in visits)
+
+
+def rows_digest(rows: Iterable[Sequence[Any]]) -> str:
+    """:func:`plan_digest` of visits given as their :data:`PLANNED_COLUMNS` values."""
+    ordered = sorted(rows, key=_series_order)
     # One line a visit, values by ``str`` (dates ISO, as the audit trail's JSON
-    # holds them) between unit separators: no planned value holds one.
-    text = "\n".join("\x1f".join(map(str, row)) for row in rows)
+    # holds them: a date and its text give the same line) between unit
+    # separators: no planned value holds one.
+    text = "\n".join("\x1f".join(map(str, row)) for row in ordered)
     return PLAN_FORMAT + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _series_order(row: list[Any]) -> tuple[Any, Any]:
+def _series_order(row: Sequence[Any]) -> tuple[Any, Any]:
     return row[0], row[1]
 
 
-def as_enrolled(current: Mapping[str, Any], befores: Iterable[str]) -> dict[str, Any]:
-    """A visit's values at enrolment: its current ones, each changed column put
-    back to the ``before`` of the first audit row that changed it (rows in id
-    order, ``before`` as stored JSON)."""
-    values = {c: str(v) if isinstance(v, date) else v for c, v in current.items()}
+_PLANNED_AT = {column: index for index, column in enumerate(PLANNED_COLUMNS)}
+
+
+def as_enrolled(current: Sequence[Any], befores: Iterable[str]) -> Sequence[Any]:
+    """A visit's :data:`PLANNED_COLUMNS` values at enrolment: its current ones,
+    each changed column put back to the ``before`` of the first audit row that
+    changed it (rows in id order, ``before`` as stored JSON)."""
+    values: list[Any] | None = None
     restored: set[str] = set()
     for before in befores:
         earlier = json.loads(before)
-        if isinstance(earlier, dict):
-            for column, value in earlier.items():
-                if column in values and column not in restored:
-                    values[column] = value
-                    restored.add(column)
-    return values
+        if not isinstance(earlier, dict):
+            continue
+        for column, value in earlier.items():
+            at = _PLANNED_AT.get(column)
+            if at is not None and column not in restored:
+                values = values or list(current)
+                values[at] = value
+                restored.add(column)
+    return current if values is None else values
