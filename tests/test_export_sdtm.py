@@ -15,6 +15,7 @@ import json
 import math
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -207,6 +208,60 @@ def test_xpt_files_read_back_with_a_second_reader(scenario: Cli, tmp_path: Path)
                 else:
                     assert back == value
         assert len(frame) == len(rows)
+
+
+def test_xpt_files_of_the_same_data_and_time_are_the_same_bytes(
+    scenario: Cli, tmp_path: Path
+) -> None:
+    """The XPT writer stamps its headers with the clock: they get --created."""
+    ok(export(scenario, tmp_path / "a", "xpt", "--domains", "TA"))
+    time.sleep(1.1)  # a second later: the clock's stamp would differ
+    ok(export(scenario, tmp_path / "b", "xpt", "--domains", "TA"))
+    first, second = (
+        (tmp_path / "a" / "ta.xpt").read_bytes(),
+        (tmp_path / "b" / "ta.xpt").read_bytes(),
+    )
+    assert first == second
+    assert first.count(b"21JUN26:00:00:00") == 4  # created and modified, library and member
+    assert len(pandas.read_sas(tmp_path / "a" / "ta.xpt", format="xport", encoding="utf-8")) > 0
+
+
+def _sv_csv(cli: Cli, out: Path) -> list[dict[str, str]]:
+    ok(export(cli, out, "csv", "--domains", "SV"))
+    return list(csv.DictReader(io.StringIO((out / "sv.csv").read_text(encoding="utf-8"))))
+
+
+def test_svreasoc_is_only_why_a_visit_did_not_happen(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reason given when moving a visit is not why it did not occur."""
+    monkeypatch.setattr(planner.app.context, "utc_now", lambda: NOW)
+    ok(cli("site", "add", "WUH", "--timezone", "Asia/Shanghai"))
+    ok(cli("enroll", "P2", "--protocol", "cs-huc-mscs", "--arm", "LOW", "--site", "WUH",
+           "--day1", "2026-04-20"))  # fmt: skip
+    ok(cli("visit", "move", "P2/FU/1", "--to", "2026-05-19", "--reason", "chair busy"))
+    ok(cli("visit", "miss", "P2/INF/1", "--reason", "fever"))
+    rows = {row["VISIT"]: row for row in _sv_csv(cli, tmp_path / "sv")}
+    assert (rows["FOLLOW-UP 1"]["SVOCCUR"], rows["FOLLOW-UP 1"]["SVREASOC"]) == ("N", "")
+    assert (rows["INFUSION 1"]["SVOCCUR"], rows["INFUSION 1"]["SVREASOC"]) == ("N", "fever")
+
+
+def test_a_participant_with_only_an_unscheduled_visit_left_is_exported(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Withdrawn before day 1 after an unscheduled visit: every planned visit
+    is cancelled, and the export once refused the whole study for it."""
+    monkeypatch.setattr(planner.app.context, "utc_now", lambda: NOW)
+    ok(cli("site", "add", "WUH", "--timezone", "Asia/Shanghai"))
+    ok(cli("enroll", "P9", "--protocol", "cs-huc-mscs", "--arm", "LOW", "--site", "WUH",
+           "--day1", "2026-07-01"))  # fmt: skip
+    ok(cli("visit", "add", "P9", "--on", "2026-06-19", "--label", "AE check"))
+    ok(cli("visit", "complete", "P9/UNS/1", "--on", "2026-06-19"))
+    ok(cli("participant", "withdraw", "P9", "--on", "2026-06-20", "--cancel-survival"))
+    rows = _sv_csv(cli, tmp_path / "sv")
+    assert [(r["USUBJID"], r["SVSTDTC"], r["SVSTDY"], r["SVUPDES"]) for r in rows] == [
+        (STUDY + "-P9", "2026-06-19", "-12", "AE check")
+    ]
 
 
 def test_the_design_of_a_bundled_protocol_nobody_is_enrolled_in(cli: Cli, tmp_path: Path) -> None:

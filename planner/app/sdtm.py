@@ -182,7 +182,7 @@ def _encode(dataset: Dataset, fmt: str, info: FileMetadata) -> Iterator[bytes]:
         return dataset_csv(dataset)
     # Encoded now, so that a missing extra or a value too long for XPT stops
     # the export before any file is written.
-    return iter([xpt.xpt_bytes(dataset)])
+    return iter([xpt.xpt_bytes(dataset, info.created)])
 
 
 def _version() -> str:

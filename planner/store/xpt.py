@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import tempfile
+from datetime import datetime
 from typing import Any
 
 from planner.core.errors import InputError
@@ -76,8 +78,27 @@ def _frame(pandas: Any, dataset: Dataset) -> Any:
     return pandas.DataFrame(data, columns=dataset.column_names())
 
 
-def xpt_bytes(dataset: Dataset) -> bytes:
-    """The dataset as a SAS transport v5 file."""
+#: Where a header stamps its date and time (``06DEC26:07:49:19``), and where
+#: the headers end (the observations follow).
+_STAMP = re.compile(rb"\d\d(?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)\d\d:\d\d:\d\d:\d\d")
+_OBSERVATIONS = b"HEADER RECORD*******OBS     HEADER RECORD"
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+
+def stamped(data: bytes, created: datetime) -> bytes:
+    """``data`` with every header's created and modified stamps set to
+    ``created`` (the writer puts the clock there): the same data and time
+    give the same bytes, as the other formats do."""
+    end = data.find(_OBSERVATIONS)
+    end = len(data) if end < 0 else end
+    stamp = (
+        f"{created.day:02d}{_MONTHS[created.month - 1]}{created.year % 100:02d}:{created:%H:%M:%S}"
+    ).encode("ascii")
+    return _STAMP.sub(stamp, data[:end]) + data[end:]
+
+
+def xpt_bytes(dataset: Dataset, created: datetime | None = None) -> bytes:
+    """The dataset as a SAS transport v5 file (headers stamped ``created``, if given)."""
     pyreadstat, pandas = _modules()
     check_transport(dataset)
     with tempfile.TemporaryDirectory(prefix="planner-xpt-") as folder:
@@ -91,4 +112,5 @@ def xpt_bytes(dataset: Dataset) -> bytes:
             file_format_version=5,
         )
         with open(path, "rb") as handle:
-            return handle.read()
+            data = handle.read()
+    return data if created is None else stamped(data, created)

@@ -61,6 +61,11 @@ def _is_subject_visit(record: VisitRecord, today: date | Mapping[str, date]) -> 
 
 
 def _reason(record: VisitRecord, reasons: Mapping[str, str]) -> str:
+    """Why a visit did not occur: the reason given when it was marked missed.
+    A past-due visit still scheduled has none (a reason it holds was given
+    for something else, a move)."""
+    if record.status != "missed":
+        return ""
     # ``reason`` is read if VisitRecord grows one; the mapping comes first.
     recorded = reasons.get(record.visit_id) or getattr(record, "reason", None)
     return str(recorded or "")
@@ -176,13 +181,13 @@ def subject_visits(
     planned: list[_Entry] = []
     day1: dict[str, date] = {}
     for record in records:
+        # Any record gives day 1 (an unscheduled one too: a participant may have
+        # no planned visit left, all cancelled by an early withdrawal).
+        day1.setdefault(record.participant, day1_of(record))
         if record.event == UNSCHEDULED_EVENT:
             extra.extend(found for found in [_from_record(record)] if found)
         elif _is_subject_visit(record, today):
-            day1.setdefault(record.participant, day1_of(record))
             planned.append(builder.planned_entry(record, _reason(record, reasons or {})))
-        else:
-            day1.setdefault(record.participant, day1_of(record))
     entries = planned + builder.unscheduled_entries(extra, planned, day1)
     entries.sort(key=lambda entry: entry.order)
     return Dataset("SV", "Subject Visits", SV_COLUMNS, tuple(entry.row for entry in entries))
