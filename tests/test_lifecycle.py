@@ -854,6 +854,22 @@ def test_nothing_is_recorded_before_day_1_unless_its_window_opens_earlier(
     ok(cli("visit", "complete", "WUH-001/INF/1", "--on", "2026-03-01"))
 
 
+def test_a_screening_visit_may_be_early_as_any_visit_may_be_late(cli: Cli, tmp_path: Path) -> None:
+    """A visit planned before day 1 (screening) recorded before its window:
+    a deviation, recorded as such, not refused."""
+    from tests.test_protocol import _documented_example
+
+    source = tmp_path / "example.toml"
+    source.write_text(_documented_example(), encoding="utf-8")
+    ok(cli("site", "add", "W", "--timezone", "UTC"))
+    ok(cli("protocol", "add", str(source)))
+    ok(cli("enroll", "L2", "--protocol", "example-trial", "--arm", "CTRL", "--site", "W",
+           "--day1", "2026-03-02"))  # fmt: skip
+    done = ok(cli("visit", "complete", "L2/SCR/1", "--on", "2026-02-05")).stdout
+    assert "L2/SCR/1 is outside its window: a protocol deviation" in done
+    ok(cli("visit", "move", "L2/SCR/2", "--to", "2026-02-06", "--force"))
+
+
 def test_death_in_the_future_is_refused(cli: Cli, db_path: Path, planner: Planner) -> None:
     enroll_cli(cli, "WUH-002", "cs-huc-mscs", "MED", MED_DAY1)
     before = dump(db_path)

@@ -169,19 +169,14 @@ def _move_unscheduled(
 def _not_before_the_study(
     participant: Participant, row: Visit, visit: str, day: date, doing: str
 ) -> None:
-    """Refuse a day before day 1, unless the visit's window opens earlier
-    (screening): nothing of a participant's happens before they are in the study."""
-    earliest = min(participant.day1, row.window_start)
-    if day >= earliest:
+    """Refuse a day before day 1 (and before the visit's window) for a visit
+    planned from day 1 on. A visit planned before it (screening) may be early,
+    as any visit may be late: a deviation, recorded as such."""
+    if day >= min(participant.day1, row.window_start) or row.ideal < participant.day1:
         return
-    before = (
-        f"{participant.code}'s day 1 ({participant.day1})"
-        if earliest == participant.day1
-        else f"its window opens ({row.window_start})"
-    )
     raise InputError(
         f"cannot {doing} {visit} {'on' if doing == 'complete' else 'to'} {day}: "
-        f"that is before {before}",
+        f"that is before {participant.code}'s day 1 ({participant.day1})",
         field="on" if doing == "complete" else "to",
         value=day,
         subject=visit,
