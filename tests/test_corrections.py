@@ -294,6 +294,22 @@ def test_a_move_onto_a_closed_day_warns_but_proceeds(g1: Cli) -> None:
     assert plan(g1)["WUH-001/INF/3"]["target"] == "2026-03-11"
 
 
+def test_closing_a_site_lists_a_conflict_it_makes_outside_the_closed_days(cli: Cli) -> None:
+    """Closing 30 September steps a follow-up back to its ideal day, a Saturday
+    before the National Day holidays (no open day in its window): a conflict
+    the closing made, though not on a day it closed."""
+    ok(cli("site", "add", "CAL", "--timezone", "Asia/Shanghai", "--closed", "sat,sun",
+           "--holidays", "CN"))  # fmt: skip
+    ok(cli("enroll", "K1", "--protocol", "ucmsc-dlc", "--arm", "G1", "--site", "CAL",
+           "--day1", "2026-09-05"))  # fmt: skip
+    out = ok(cli("site", "close", "CAL", "2026-09-30")).stdout
+    assert out == (
+        "site CAL closed 2026-09-30; 1 visit re-planned\n"
+        "no open day in their window, so these stay on a closed day (see `planner conflicts`):\n"
+        "  K1/FU/1  2026-10-03  closed on Saturdays\n"
+    )
+
+
 def test_a_move_over_capacity_warns(g1: Cli) -> None:
     enroll = ["enroll", "WUH-002", "--protocol", "ucmsc-dlc", "--arm", "G1"]
     ok(g1(*enroll, "--site", "WUH", "--day1", "2026-03-03"))

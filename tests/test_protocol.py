@@ -349,6 +349,13 @@ def test_offset_beyond_twenty_years() -> None:
         "schedule[0].timing",
         "every 100 days × 100 reaches beyond 7305 days (20 years)",
     )
+    # Counted from the furthest occurrence, before day 1 too.
+    for fine in ("every = 10, count = 500, start = -7000", "every = 1, count = 2, start = -7305"):
+        parse(HEAD + series(body=f"timing = {{ {fine} }}"), "fine.toml")
+    assert one_problem(HEAD + series(body="timing = { every = 100, count = 5, start = 7000 }")) == (
+        "schedule[0].timing",
+        "every 100 days × 5 reaches beyond 7305 days (20 years)",
+    )
     assert one_problem(HEAD + series(body="timing = { months = [6, 241] }")) == (
         "schedule[0].timing.months",
         "months must lie within 0 to 240",

@@ -49,8 +49,11 @@ def site_close(ctx: click.Context, code: str, start: date, end: date | None, rea
     count = len(outcome.replanned)
     emit(f"site {code} closed {span}; {count} {'visit' if count == 1 else 'visits'} re-planned")
     last = end or start
+    moved = {change.visit for change in outcome.replanned}  # a step back may land on a closed day
     stuck = [
-        (v, why) for v, why in planner.calendars.conflicts(site=code) if start <= v.target <= last
+        (v, why)
+        for v, why in planner.calendars.conflicts(site=code)
+        if start <= v.target <= last or v.visit_id in moved
     ]
     if stuck:
         emit(

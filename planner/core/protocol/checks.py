@@ -78,7 +78,8 @@ def _check_offsets(series: Series, here: str) -> Iterator[Problem]:
         yield f"{here}.timing.months", f"months must lie within 0 to {MAX_MONTHS}"
     if timing.every is not None and timing.count is not None:
         step = timing.every * (7 if timing.unit == "weeks" else 1)
-        if abs(timing.start or 1) + step * (timing.count - 1) > MAX_OFFSET_DAYS:
+        first = timing.start if timing.start is not None else 1
+        if max(abs(first), abs(first + step * (timing.count - 1))) > MAX_OFFSET_DAYS:
             yield (
                 f"{here}.timing",
                 (
