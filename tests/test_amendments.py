@@ -233,3 +233,54 @@ def test_a_withdrawn_participant_stays_withdrawn(midway: Cli) -> None:
     assert {k: v["status"] for k, v in after.items()} == {k: v["status"] for k, v in before.items()}
     info = json.loads(ok(midway("participants", "--format", "json")).stdout)
     assert info[0]["status"] == "withdrawn"
+
+
+V2 = Path(__file__).parent / "fixtures" / "amendments" / "cs-huc-mscs-v2.toml"
+
+
+def _on_version_2(cli: Cli, code: str) -> None:
+    ok(cli("protocol", "add", str(V2)))
+    ok(cli("participant", "rebaseline", code, "--protocol", "cs-huc-mscs", "--to-version", "2",
+           "--reason", "a1"))  # fmt: skip
+
+
+def _statuses(cli: Cli, code: str) -> dict[str, tuple[str, str]]:
+    """Each visit's status and day, by its id without the participant."""
+    return {
+        vid.split("/", 1)[1]: (row["status"], row["target"]) for vid, row in plan(cli, code).items()
+    }
+
+
+def test_a_reinstatement_after_a_rebaseline_follows_the_new_version(cli: Cli) -> None:
+    """Withdrawn, moved to version 2 (nothing to change then), reinstated: the
+    visits return as version 2 plans them, as for one never withdrawn (IHFU/4
+    is no longer in it; week 24 is FU/5 now)."""
+    ok(cli("site", "add", "WUH", "--timezone", "Asia/Shanghai"))
+    for code in ("WUH-001", "WUH-002"):
+        ok(cli("enroll", code, "--protocol", "cs-huc-mscs", "--arm", "MED", "--site", "WUH",
+               "--day1", "2026-06-01"))  # fmt: skip
+    ok(cli("participant", "withdraw", "WUH-001", "--on", "2026-06-20", "--cancel-survival"))
+    _on_version_2(cli, "WUH-001")
+    ok(cli("participant", "rebaseline", "WUH-002", "--protocol", "cs-huc-mscs", "--to-version",
+           "2", "--reason", "a1"))  # fmt: skip
+    back = ok(cli("participant", "reinstate", "WUH-001", "--reason", "recorded in error"))
+    assert "WUH-001/IHFU/4 cancelled: not in the participant's protocol version" in back.stdout
+    assert "WUH-001/FU/5 added on 2026-11-16" in back.stdout
+    assert _statuses(cli, "WUH-001") == _statuses(cli, "WUH-002")  # never withdrawn
+    assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact")
+
+
+def test_an_undo_after_a_rebaseline_follows_the_new_version(cli: Cli) -> None:
+    """IHFU/4 done, then version 2 (which has no IHFU/4: kept as history), then
+    the completion undone: it is not scheduled again but cancelled."""
+    ok(cli("site", "add", "WUH", "--timezone", "Asia/Shanghai"))
+    ok(cli("enroll", "U1", "--protocol", "cs-huc-mscs", "--arm", "MED", "--site", "WUH",
+           "--day1", "2026-06-01"))  # fmt: skip
+    ok(cli("visit", "complete", "U1/IHFU/4", "--on", "2026-06-22"))
+    _on_version_2(cli, "U1")
+    undone = ok(cli("visit", "undo", "U1/IHFU/4", "--reason", "entered on the wrong participant"))
+    assert "U1/IHFU/4 cancelled: not in the participant's protocol version" in undone.stdout
+    assert _statuses(cli, "U1")["IHFU/4"] == ("cancelled", "2026-06-22")
+    assert [(r["action"], r["visit"]) for r in audit(cli, "U1")][-2:] == [
+        ("undo", "U1/IHFU/4"), ("amend-cancel", "U1/IHFU/4")]  # fmt: skip
+    assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from planner.app.context import Context
 from planner.app.lifecycle import locked_visit, outcome
+from planner.app.reconcile import reconcile
 from planner.core.errors import Conflict, InputError
 from planner.core.visits import VisitId
 from planner.store.repository import audit, participants, visits
@@ -52,6 +53,7 @@ def undo(ctx: Context, visit: str, reason: str, expected_revision: int | None = 
         deviation = row.pinned and not row.window_start <= row.target <= row.window_end
         values = {"status": "scheduled", "actual": None, "deviation": deviation, "reason": None}
         changes = [ctx.change(session, row, participant, "undo", values, reason=why)]
+        changes += reconcile(ctx, session, participant, why)  # after a rebaseline
         changes += ctx.replan(session, participant, reason=why)
         return outcome(ctx, session, participant, changes)
 
@@ -74,6 +76,7 @@ def reinstate(ctx: Context, code: str, reason: str) -> Outcome:
         ending, cancelled = found
         changes = _restore_visits(ctx, session, participant, cancelled, why)
         _restore_participant(ctx, session, participant, json.loads(ending or "{}"), why)
+        changes += reconcile(ctx, session, participant, why)  # after a rebaseline
         changes += ctx.replan(session, participant, reason=why)
         return outcome(ctx, session, participant, changes)
 

@@ -41,6 +41,12 @@ def changes_text(outcome: Outcome) -> list[str]:
     first = outcome.changes[0] if outcome.changes else None
     if first is not None and first.action in ("complete", "move") and first.deviation:
         lines.append(f"{first.visit} is outside its window: a protocol deviation")
+    for change in outcome.changes:  # a correction made after a rebaseline (app/reconcile.py)
+        if change.action == "amend-cancel":
+            lines.append(f"{change.visit} cancelled: not in the participant's protocol version")
+        elif change.action == "amend-add":
+            lines.append(f"{change.visit} added on {change.after.get('target')}: in the "
+                         "participant's protocol version")  # fmt: skip
     replanned = outcome.replanned
     if replanned:
         lines.append(f"re-planned {_plural(len(replanned), 'visit')}:")
