@@ -277,3 +277,43 @@ def test_weekday_and_holiday_parsing() -> None:
         parse_weekdays("satur")
     assert check_holidays("us-ny") == "US-NY"
     assert check_holidays("CN") == "CN"
+
+
+@pytest.mark.parametrize("closed", [None, "sun"])
+def test_a_visit_moved_by_hand_pushes_no_day_1_visit(cli: Cli, closed: str | None) -> None:
+    """Week-4 follow-up moved by a coordinator onto week 8's day (a Monday, open):
+    week 8 stays, at a site closed on Sundays as at one that never closes.
+    (Only a day the calendar chose keeps the next one after it.)"""
+    ok(
+        cli(
+            "site",
+            "add",
+            "WUH",
+            "--timezone",
+            "Asia/Shanghai",
+            *(["--closed", closed] if closed else []),
+        )
+    )
+    ok(cli("enroll", "P1", "--protocol", "cs-huc-mscs", "--arm", "MED", "--site", "WUH",
+           "--day1", "2026-06-01"))  # fmt: skip
+    moved = ok(cli("visit", "move", "P1/FU/1", "--to", "2026-07-27", "--force")).stdout
+    assert "re-planned" not in moved
+    rows = {
+        r["visit_id"]: r for r in json.loads(ok(cli("schedule", "P1", "--format", "json")).stdout)
+    }
+    assert (rows["P1/FU/1"]["target"], rows["P1/FU/2"]["target"]) == ("2026-07-27", "2026-07-27")
+
+
+def test_a_cancelled_visit_pushes_nothing_on_a_rebaseline(cli: Cli) -> None:
+    """Withdrawn (week 24 cancelled), then moved to version 2, where week 24 is
+    FU/5: the survival calls counted from it do not move, at a site closed on
+    Sundays as at one that never closes."""
+    v2 = Path(__file__).parent / "fixtures" / "amendments" / "cs-huc-mscs-v2.toml"
+    ok(cli("site", "add", "WUH", "--timezone", "Asia/Shanghai", "--closed", "sun"))
+    ok(cli("enroll", "WUH-001", "--protocol", "cs-huc-mscs", "--arm", "MED", "--site", "WUH",
+           "--day1", "2026-06-01"))  # fmt: skip
+    ok(cli("participant", "withdraw", "WUH-001", "--on", "2026-06-20"))
+    ok(cli("protocol", "add", str(v2)))
+    done = ok(cli("participant", "rebaseline", "WUH-001", "--protocol", "cs-huc-mscs",
+                  "--to-version", "2", "--reason", "a1"))  # fmt: skip
+    assert done.stdout.splitlines()[1:] == ["  no visit changes"]

@@ -215,7 +215,8 @@ def _expand_series(
         anchor_key = VisitKey(anchor.event, anchor.occurrence)
         reference = dates[anchor_key]
 
-    previous: date | None = None
+    previous: date | None = None  # the previous occurrence's date (actual, else planned)
+    placed: date | None = None  # ... when done or placed by the calendar (not moved by hand)
     for index, offset in enumerate(offsets):
         number = index + 1
         key = VisitKey(series.code, number)
@@ -249,11 +250,12 @@ def _expand_series(
         target = moved.get(key)
         if target is None and place is not None:
             chained = anchor.kind == "previous" and index > 0
-            target = _placed(occurrence, place, previous, chained)
+            target = _placed(occurrence, place, placed, chained)
         if target is not None and target != ideal:
             occurrence = replace(occurrence, target=target, study_day=study_day(day1, target))
         occurrences.append(occurrence)
         previous = actual.get(key, occurrence.target)
+        placed = actual.get(key, None if key in moved else occurrence.target)
     return occurrences
 
 
@@ -262,7 +264,10 @@ def _placed(
 ) -> date | None:
     """Where a site puts an occurrence, keeping a series in order.
 
-    Every occurrence stays strictly after the previous one of its series. A
+    Every occurrence stays strictly after the previous one of its series when
+    that one was done or placed by the calendar (``previous``; None when a
+    coordinator moved it, or it was missed or cancelled: those days push
+    nothing, as at a site that never closes). A
     chained occurrence (counted from the previous one) also keeps at least the
     protocol's interval: it only moves later within its window; when the
     window has no such open day it stays on its ideal date, as a conflict.
