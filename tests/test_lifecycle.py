@@ -889,6 +889,8 @@ def test_death_recorded_twice_is_refused(cli: Cli, db_path: Path) -> None:
         cli("participant", "died", "WUH-002", "--on", "2026-06-16"), 2, "already recorded as died"
     )
     assert_refused(
-        cli("participant", "withdraw", "WUH-002", "--on", "2026-06-16"), 2, "already died"
+        cli("participant", "withdraw", "WUH-002", "--on", "2026-06-16"),
+        2,
+        "already recorded as died",
     )
     assert dump(db_path) == before

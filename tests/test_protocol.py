@@ -715,3 +715,14 @@ def test_the_documented_example_is_valid_and_gives_the_documented_dates() -> Non
     ]
     assert [o.event for o in expand(protocol, "SINGLE", day1)].count("INF") == 1
     assert {o.event for o in expand(protocol, "CTRL", day1)} == {"SCR", "FU", "SURV"}
+
+
+@pytest.mark.parametrize("amount", ["inf", "nan", "-inf"])
+def test_a_dose_is_a_finite_number(amount: str) -> None:
+    text = (Path(__file__).parent.parent / "planner" / "protocols" / "ucmsc-dlc.toml").read_text(
+        encoding="utf-8"
+    )
+    broken = text.replace("amount = 1.5e6", f"amount = {amount}", 1)
+    assert broken != text
+    with pytest.raises(ProtocolError, match="amount"):
+        parse(broken, "dose.toml")

@@ -123,7 +123,8 @@ def _active(session: Session, code: str) -> Participant:
         raise NotFound(f"unknown participant {code!r}", field="participant", value=code)
     if row.status != "active":
         raise Conflict(
-            f"participant {code!r} is already {row.status} (on {row.ended_on})",
+            f"participant {code!r} is already "
+            f"{'recorded as died' if row.status == 'died' else row.status} (on {row.ended_on})",
             field="participant",
             value=code,
         )

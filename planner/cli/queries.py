@@ -171,7 +171,7 @@ def deviations(ctx: click.Context, site_code: str | None, fmt: Format) -> None:
 @FORMAT
 @click.pass_context
 def conflicts(ctx: click.Context, site_code: str | None, fmt: Format) -> None:
-    """Visits left on a closed day because their window had no open day."""
+    """Scheduled visits on a closed day: their window had no open day, or one was moved there."""
     from planner.cli.render import render_conflicts
 
     emit(render_conflicts(open_planner(ctx).calendars.conflicts(site=site_code), fmt))

@@ -72,7 +72,9 @@ def site_capacity(ctx: click.Context, code: str, kind: str, per_day: int) -> Non
     """Cap events of a kind per day (reported by `planner capacity`, not enforced)."""
     open_planner(ctx).calendars.set_capacity(code, kind, per_day)
     if per_day:
-        emit(f"site {code}: at most {per_day} {kind} events per day")
+        emit(
+            f"site {code}: at most {per_day} {kind} {'event' if per_day == 1 else 'events'} per day"
+        )
     else:
         emit(f"site {code}: no cap on {kind} events")
 

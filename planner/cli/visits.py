@@ -131,7 +131,7 @@ def _count(number: int, thing: str) -> str:
 @ON
 @click.option("--reason")
 @click.option("--keep-survival", "keep", is_flag=True,
-              help="Keep survival follow-up and every phone-call series "
+              help="Keep survival follow-up and every series by phone "
               "[default: as the protocol marks it].")  # fmt: skip
 @click.option("--cancel-survival", "cancel", is_flag=True,
               help="Cancel survival follow-up too.")  # fmt: skip

@@ -115,13 +115,13 @@ def kept_after_withdrawal(
     protocol: StudyProtocol, arm: str, survival: SurvivalChoice
 ) -> frozenset[str]:
     """The series a withdrawal keeps: survival follow-up as the protocol marks
-    it, every call with ``keep``, nothing with ``cancel``."""
+    it, also every phone-contact series with ``keep``, nothing with ``cancel``."""
     if survival == "cancel":
         return frozenset()
     series = protocol.series_for(arm)
     kept = {s.code for s in series if s.survival}
     if survival == "keep":
-        kept |= {s.code for s in series if s.kind == "call"}
+        kept |= {s.code for s in series if s.contact == "phone"}
     return frozenset(kept)
 
 

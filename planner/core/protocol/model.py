@@ -37,7 +37,7 @@ class Window(StrictModel):
 class PerKgDose(StrictModel):
     """A dose given per kilogram of body weight, e.g. 1.5×10^6 cells/kg."""
 
-    amount: float = Field(gt=0)
+    amount: float = Field(gt=0, allow_inf_nan=False)
     unit: str = Field(min_length=1, max_length=40)
 
 
