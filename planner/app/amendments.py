@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from planner.app.apply import BLOCK, Batch, Plans
 from planner.app.context import Context, unknown_participant
 from planner.app.results import VisitChange
 from planner.app.versions import find_version
-from planner.core.amend import Amendment
+from planner.core.amend import Amendment, added_visit
 from planner.core.amend import rebaseline as plan_rebaseline
 from planner.core.errors import Conflict, InputError, NotFound
 from planner.core.protocol import StudyProtocol
@@ -246,17 +246,6 @@ def _apply(
 
 
 def _add(batch: Batch, participant: Participant, change: Amendment, why: str) -> VisitChange:
-    event, occurrence = change.key
-    row: dict[str, Any] = {
-        **change.after,
-        "participant_id": participant.id,
-        "site_id": participant.site_id,
-        "event": event,
-        "occurrence": occurrence,
-        "status": "scheduled",
-        "pinned": False,
-        "deviation": False,
-        "revision": 0,
-    }
-    after = {**change.after, "revision": 0}
+    columns, after = added_visit(change)
+    row = {**columns, "participant_id": participant.id, "site_id": participant.site_id}
     return batch.add(row, participant.code, "amend-add", after, reason=why)

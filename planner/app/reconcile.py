@@ -15,11 +15,11 @@ nothing: every occurrence was planned at enrolment.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from planner.app.context import Context
 from planner.app.results import VisitChange
-from planner.core.amend import Amendment, rebaseline
+from planner.core.amend import Amendment, added_visit, rebaseline
 from planner.core.visits import visit_id
 from planner.store.models import Participant
 from planner.store.repository import sites, visits
@@ -62,22 +62,11 @@ def _add(
     ctx: Context, session: Session, participant: Participant, change: Amendment, why: str
 ) -> VisitChange:
     """A missing occurrence, as a rebaseline adds it (``amend-add``)."""
-    event, occurrence = change.key
-    row: dict[str, Any] = {
-        **change.after,
-        "participant_id": participant.id,
-        "site_id": participant.site_id,
-        "event": event,
-        "occurrence": occurrence,
-        "status": "scheduled",
-        "pinned": False,
-        "deviation": False,
-        "revision": 0,
-        "updated_at": ctx.now(),
-    }
+    columns, after = added_visit(change)
+    row = {**columns, "participant_id": participant.id, "site_id": participant.site_id,
+           "updated_at": ctx.now()}  # fmt: skip
     visits.insert_many(session, [row])
-    name = visit_id(participant.code, event, occurrence)
-    after = {**change.after, "revision": 0}
+    name = visit_id(participant.code, *change.key)
     ctx.audit(
         session, "amend-add", participant=participant.code, visit=name, after=after, reason=why
     )

@@ -79,6 +79,22 @@ def planned_fields(occurrence: Occurrence) -> dict[str, Any]:
     }
 
 
+def added_visit(change: Amendment) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The columns of the visit an ``add`` change inserts (but its participant,
+    site and ``updated_at``), and the values its ``amend-add`` audit row shows."""
+    event, occurrence = change.key
+    row = {
+        **change.after,
+        "event": event,
+        "occurrence": occurrence,
+        "status": "scheduled",
+        "pinned": False,
+        "deviation": False,
+        "revision": 0,
+    }
+    return row, {**change.after, "revision": 0}
+
+
 def _key(visit: StoredVisit) -> VisitKey:
     return VisitKey(visit.event, visit.occurrence)
 
