@@ -273,7 +273,7 @@ def test_the_add_form_sent_twice_adds_one_visit(site: tuple[Seeded, Server]) -> 
     [
         ("GET", "/logout", "POST"),
         ("DELETE", "/login", "GET, HEAD, POST"),
-        ("GET", "/participants/WUH-001/miss", "POST"),
+        ("PUT", "/participants/WUH-001/miss", "GET, HEAD, POST"),
         ("POST", "/healthz", "GET, HEAD"),
         ("PUT", "/feeds", "GET, HEAD, POST"),
         ("POST", "/api/v1/due", "GET, HEAD"),
@@ -325,3 +325,41 @@ def test_a_change_the_records_no_longer_allow_is_409(site: tuple[Seeded, Server]
     assert again.status_code == 409
     assert f"feed {feed_id} was revoked; it cannot be revoked" in again.text
     assert "Not possible now" in again.text
+
+
+def test_a_form_sent_after_the_session_ended_comes_back_to_its_page(
+    site: tuple[Seeded, Server],
+) -> None:
+    """The login page says nothing was saved and leads back to the page the
+    form was on; a form's own address opened as a page leads there too."""
+    _, server = site
+    alice = logged_in(server, "alice")
+    csrf = alice.page_csrf("/participants/WUH-001")
+    other = logged_in(server, "alice")
+    ended = alice.post("/logout", data={"csrf": csrf})
+    assert ended.status_code == 303
+    sent = alice.post("/participants/WUH-001/miss", data={"csrf": csrf, "visit": "WUH-001/INF/2",
+                                                          "revision": "0"})  # fmt: skip
+    assert sent.status_code == 303
+    assert sent.headers["location"] == "/login?next=%2Fparticipants%2FWUH-001&unsaved=1"
+    login = alice.get(sent.headers["location"])
+    assert "Your session had ended, so nothing was saved" in login.text
+    assert 'name="next" value="/participants/WUH-001"' in login.text
+    opened = other.get("/participants/WUH-001/complete")
+    assert (opened.status_code, opened.headers["location"]) == (303, "/participants/WUH-001")
+    assert other.get("/feeds/1/revoke").headers["location"] == "/feeds"
+
+
+def test_a_kind_typed_at_another_site_is_not_shown(site: tuple[Seeded, Server]) -> None:
+    """An unscheduled visit's kind is free text: one typed at NYC is not
+    offered to a WUH coordinator, nor answered as known by the API."""
+    seeded, server = site
+    with Planner(seeded.db, actor="nyc") as api:
+        api.add_visit("NYC-001", seeded.today, "HIV test", kind="nyc-secret-kind")
+    alice = logged_in(server, "alice")
+    for path in ("/upcoming", "/participants/WUH-001"):
+        assert "nyc-secret-kind" not in alice.get(path).text, path
+    answer = alice.get("/api/v1/due", params={"kind": "nyc-secret-kind"})
+    assert answer.status_code == 400 and "nyc-secret-kind" not in answer.json()["error"][20:]
+    root = logged_in(server, "root")  # every site: the kind is there
+    assert "nyc-secret-kind" in root.get("/upcoming").text

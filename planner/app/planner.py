@@ -244,9 +244,10 @@ class Planner(Groups):
         as_of = check_date(as_of, "date", field="as_of")
         return queries.overdue_by(self._ctx, as_of, site, protocol, arm, kind)
 
-    def kinds(self) -> list[str]:
-        """The kinds of visit that stored or bundled protocols use."""
-        return queries.kinds(self._ctx)
+    def kinds(self, *, sites: Sequence[str] | None = None) -> list[str]:
+        """The kinds of visit that stored or bundled protocols use, and stored
+        visits (at ``sites``, when given)."""
+        return queries.kinds(self._ctx, sites)
 
     def participants(
         self, *, site: str | None = None, protocol: str | None = None, status: str | None = None

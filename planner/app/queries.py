@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -22,18 +22,21 @@ if TYPE_CHECKING:
 MAX_DAYS = judged.MAX_DAYS
 
 
-def known_kinds(ctx: Context, session: Session) -> list[str]:
-    """The kinds of visit a stored or bundled protocol (or a stored visit) uses."""
+def known_kinds(ctx: Context, session: Session, site_ids: Sequence[int] | None = None) -> list[str]:
+    """The kinds of visit a stored or bundled protocol (or a stored visit, at
+    these sites when given) uses."""
     found = {series.kind for pid in BUNDLED_IDS for series in bundled(pid).schedule}
     for row in protocols.latest_versions(session):
         found |= {series.kind for series in ctx.parse_version(row).schedule}
-    return sorted(found | records.kinds(session))
+    return sorted(found | records.kinds(session, site_ids))
 
 
-def kinds(ctx: Context) -> list[str]:
-    """The kinds of visit that stored or bundled protocols (or stored visits) use."""
+def kinds(ctx: Context, sites: Sequence[str] | None = None) -> list[str]:
+    """The kinds of visit that stored or bundled protocols (or stored visits,
+    at these sites when given: an unscheduled visit's kind is free text) use."""
     with ctx.db.read() as session:
-        return known_kinds(ctx, session)
+        ids = None if sites is None else [ctx.site_id(session, code) for code in sites]
+        return known_kinds(ctx, session, ids)
 
 
 def check_kind(ctx: Context, session: Session, kind: str | None) -> None:

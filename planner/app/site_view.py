@@ -77,6 +77,8 @@ class SiteView:
         arm: str | None = None,
         kind: str | None = None,
     ) -> list[VisitAsOf]:
+        self._known_kind(kind)
+
         def ask(one: str | None) -> list[VisitAsOf]:
             return self.planner.due(as_of, site=one, protocol=protocol, arm=arm, kind=kind)
 
@@ -91,6 +93,8 @@ class SiteView:
         arm: str | None = None,
         kind: str | None = None,
     ) -> list[VisitAsOf]:
+        self._known_kind(kind)
+
         def ask(one: str | None) -> list[VisitAsOf]:
             return self.planner.overdue_by(as_of, site=one, protocol=protocol, arm=arm, kind=kind)
 
@@ -106,6 +110,8 @@ class SiteView:
         arm: str | None = None,
         kind: str | None = None,
     ) -> list[VisitRecord]:
+        self._known_kind(kind)
+
         def ask(one: str | None) -> list[VisitRecord]:
             return self.planner.upcoming(
                 start, days, site=one, protocol=protocol, arm=arm, kind=kind
@@ -156,7 +162,19 @@ class SiteView:
         ]
 
     def kinds(self) -> list[str]:
-        return self.planner.kinds()
+        """Protocols' kinds and those of visits at the user's sites (an
+        unscheduled visit's kind, typed at another site, is not shown)."""
+        return self.planner.kinds(sites=None if self.user.all_sites else list(self.user.sites))
+
+    def _known_kind(self, kind: str | None) -> None:
+        """Refuse a kind the user cannot see, in the words of a kind nobody has."""
+        if kind is not None and kind not in (choices := self.kinds()):
+            raise NotFound(
+                f"unknown kind {kind!r} (kinds: {', '.join(choices)})",
+                field="kind",
+                value=kind,
+                choices=choices,
+            )
 
     def protocols(self) -> list[str]:
         return sorted({p.id for p in self.planner.protocols()})

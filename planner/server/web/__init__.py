@@ -30,9 +30,12 @@ def routes() -> list[BaseRoute]:
         Route("/participants", pages.participants, methods=["GET", "HEAD"]),
         Route("/participants/{code}", participant.participant, methods=["GET", "HEAD"]),
         Route("/participants/{code}/{action}", participant.record, methods=["POST"]),
+        # A form's address opened as a page (a bookmark, a tab reopened): its page.
+        Route("/participants/{code}/{action}", participant.to_page, methods=["GET", "HEAD"]),
         Route("/feeds", feeds_page.feeds_page, methods=["GET", "HEAD"]),
         Route("/feeds", feeds_page.create_feed, methods=["POST"]),
         Route("/feeds/{feed:int}/revoke", feeds_page.revoke_feed, methods=["POST"]),
+        Route("/feeds/{feed:int}/revoke", feeds_page.to_page, methods=["GET", "HEAD"]),
         Route("/audit", audit_page.audit, methods=["GET", "HEAD"]),
         Mount("/static", StaticFiles(packages=[("planner.server", "static")]), name="static"),
     ]

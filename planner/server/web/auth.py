@@ -75,9 +75,28 @@ async def token_visitor(request: Request) -> Visitor | None:
 
 
 def to_login(request: Request) -> Response:
-    """303 to the login page, coming back here afterwards."""
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={quote(here, safe='')}", 303, headers=no_store())
+    """303 to the login page, coming back here afterwards. A form sent after
+    the session ended comes back to the page it was on (a form's address is
+    not a page), and the login page says that nothing was saved."""
+    if request.method == "POST":
+        here, unsaved = page_of(request.url.path), "&unsaved=1"
+    else:
+        here, unsaved = (
+            request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            "",
+        )
+    return RedirectResponse(f"/login?next={quote(here, safe='')}{unsaved}", 303, headers=no_store())
+
+
+def page_of(path: str) -> str:
+    """The page a form posts from: ``/participants/P`` for ``/participants/P/miss``,
+    ``/feeds`` for the feed forms, else the Today page."""
+    parts = path.strip("/").split("/")
+    if parts[0] == "participants" and len(parts) >= 2:
+        return "/participants/" + parts[1]
+    if parts[0] == "feeds":
+        return "/feeds"
+    return "/"
 
 
 def safe_next(target: str | None) -> str:

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from planner.app.site_feeds import SiteFeeds
 from planner.app.site_view import SiteView
@@ -47,6 +47,11 @@ def _data(feeds: SiteFeeds) -> dict[str, Any]:
 
 def _show(request: Request, visitor: Visitor, data: dict[str, Any], status: int = 200) -> Response:
     return page(request, "feeds.html", status, visitor=visitor, title="Calendar feeds", **data)
+
+
+async def to_page(_: Request) -> Response:
+    """A feed form's address opened as a page: 303 to the feeds page."""
+    return RedirectResponse("/feeds", 303)
 
 
 @logged_in

@@ -37,6 +37,10 @@ LOGIN_SECRET_BYTES = 32
 LOGIN_FORM_SECONDS = 3600
 
 
+#: Said when a form arrived after its session ended.
+UNSAVED = "Your session had ended, so nothing was saved: log in, then do it again."
+
+
 def login_form(
     request: Request, target: str, status: int = 200, error: str | None = None, name: str = ""
 ) -> Response:
@@ -68,7 +72,8 @@ async def show_login(request: Request) -> Response:
     target = safe_next(request.query_params.get("next"))
     if await session_visitor(request) is not None:
         return RedirectResponse(target, 303)
-    return login_form(request, target)
+    unsaved = request.query_params.get("unsaved") == "1"
+    return login_form(request, target, error=UNSAVED if unsaved else None)
 
 
 async def do_login(request: Request) -> Response:

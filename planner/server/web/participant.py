@@ -17,7 +17,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from planner.app import Outcome
 from planner.app.site_timeline import timeline
@@ -25,7 +25,7 @@ from planner.app.site_view import SiteView, unknown_visit
 from planner.core.errors import InputError, NotFound, StaleData
 from planner.core.visits import UNSCHEDULED, VisitId
 from planner.server import params
-from planner.server.web.auth import Visitor
+from planner.server.web.auth import Visitor, page_of
 from planner.server.web.handlers import field, logged_in, message_of, optional, posted
 from planner.server.web.templates import page
 from planner.server.web.timeline import pictures
@@ -46,8 +46,15 @@ def done(outcome: Outcome) -> Done:
     for change in outcome.changes:
         before, after = change.before, change.after
         text = f"{change.visit}: {change.action}"
-        if "target" in after and before.get("target") != after["target"]:
+        if "target" in after and not before:  # added
+            text += f", on {after['target']}"
+        elif "target" in after and before.get("target") != after["target"]:
             text += f", {before.get('target', '-')} → {after['target']}"
+        elif "window_start" in after and before:  # its day stays, its window moves
+            text += (
+                f", window {before.get('window_start')} to {before.get('window_end')} → "
+                f"{after['window_start']} to {after.get('window_end', before.get('window_end'))}"
+            )
         if after.get("actual"):
             text += f", on {after['actual']}"
         if change.deviation:
@@ -85,6 +92,11 @@ async def participant(request: Request, visitor: Visitor) -> Response:
     code = request.path_params["code"]
     data = await run_in_threadpool(_page_data, visitor.view(request), code)
     return _show(request, visitor, data)
+
+
+async def to_page(request: Request) -> Response:
+    """A form's address opened as a page: 303 to the participant's page."""
+    return RedirectResponse(page_of(request.url.path), 303)
 
 
 def _revision(form: FormData) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -196,9 +196,12 @@ def site_zones(
     return found
 
 
-def kinds(session: Session) -> set[str]:
-    """Every kind of visit stored."""
-    return set(session.scalars(select(Visit.kind).distinct()))
+def kinds(session: Session, site_ids: Sequence[int] | None = None) -> set[str]:
+    """Every kind of visit stored (at these sites, when given)."""
+    query = select(Visit.kind).distinct()
+    if site_ids is not None:
+        query = query.where(Visit.site_id.in_(site_ids))
+    return set(session.scalars(query))
 
 
 def deviations(session: Session, cache: ProtocolCache, site_id: int | None) -> list[VisitRecord]:
