@@ -90,8 +90,19 @@ def test_an_intact_trail_verifies_with_its_row_count(cli: Cli, db_path: Path) ->
 
 
 def test_an_empty_trail_is_intact(cli: Cli) -> None:
+    ok(cli("protocol", "list"))  # creates the database, writes no audit row
     assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact: 0 rows")
     assert ok(cli("audit", "head")).stdout.strip() == GENESIS
+
+
+def test_a_mistyped_path_is_no_database_not_an_intact_one(cli: Cli, db_path: Path) -> None:
+    """A scheduled check with a wrong path would otherwise report success for
+    ever (and leave an empty database behind)."""
+    for args in (("audit", "verify"), ("audit", "head")):
+        result = cli(*args)
+        assert result.exit_code == 2
+        assert result.stderr == f"planner: error: there is no database file {str(db_path)!r}\n"
+    assert not db_path.exists()
 
 
 def test_an_edited_row_is_named(cli: Cli, db_path: Path) -> None:
@@ -419,3 +430,17 @@ def test_a_plan_digest_of_another_format_is_not_compared() -> None:
         trail = Trail()
         trail.take(None, None, after)
         assert trail.plan == kept
+
+
+def test_a_visit_added_after_enrolment_is_covered_from_its_first_state(
+    cli: Cli, db_path: Path
+) -> None:
+    """An unscheduled visit's ``add`` row shows its day and label; that it was
+    then scheduled, not done and no deviation is what every added visit is."""
+    scenario(cli)
+    ok(cli("visit", "add", "WUH-001", "--on", "2026-05-02", "--label", "AE check"))
+    assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact")
+    tamper(db_path, "UPDATE visits SET status = 'completed', actual = target, deviation = 1"
+                    f" WHERE id = {_visit_sql('WUH-001', 'UNS', 1)}")  # fmt: skip
+    says = "visit WUH-001/UNS/1: status is completed but the audit trail says scheduled"
+    broken(cli("audit", "verify"), says)

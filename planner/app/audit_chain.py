@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 from planner.app import audit_states
 from planner.core.chain import revision_mismatches, walk
 from planner.core.visits import visit_id
+from planner.store.checks import existing_file
 from planner.store.database import Database
+from planner.store.engine import resolve_url
 from planner.store.repository import audit, visits
 
 if TYPE_CHECKING:
@@ -41,9 +43,16 @@ class AuditCheck:
         return self.problem is None
 
 
+def _existing(db: str | None) -> Database:
+    """The database, which must exist: checking a mistyped path must not
+    create an empty database there and call it intact."""
+    existing_file(resolve_url(db))
+    return Database(db)
+
+
 def verify(db: str | None) -> AuditCheck:
     """Verify the chain, its end, and the visits' revisions against it."""
-    database = Database(db)
+    database = _existing(db)
     try:
         with database.snapshot() as session:
             with closing(audit.chain_rows(session)) as rows:
@@ -81,7 +90,7 @@ def _revisions(session: Session) -> tuple[str, str] | None:
 
 def head(db: str | None) -> tuple[int, str]:
     """The number of audit rows and the latest row's hash (to pin elsewhere)."""
-    database = Database(db)
+    database = _existing(db)
     try:
         with database.read() as session:
             return audit.head(session)

@@ -4,7 +4,8 @@ The hash chain shows audit rows edited; these checks show visits edited
 behind planner's back, whatever their revision says:
 
 - a visit an audit row changed (or added) holds the values the last such row
-  set (:func:`~planner.core.chain.audited_state`);
+  set (:func:`~planner.core.chain.audited_state`; an added one, until changed,
+  is scheduled, not done and no deviation, as every added visit starts);
 - the visits planned at enrolment, each put back to its values before its
   first audited change (:func:`~planner.core.chain.as_enrolled`), are the ones
   the enrolment's audit row vouches for (its ``plan``,
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
 
 #: Participants checked at a time (their audit rows and visits in memory).
 BATCH = 500
+
+#: What a visit added after enrolment (unscheduled, or by a rebaseline) holds
+#: when added, beyond what its ``add`` row shows.
+ADDED = {"status": "scheduled", "actual": None, "deviation": False, "revision": 0}
 
 #: The visit columns read: those an enrolment vouches for and those audit rows set.
 COLUMNS = tuple(dict.fromkeys((*PLANNED_COLUMNS, *AUDITED_COLUMNS)))
@@ -111,7 +116,11 @@ def _check(session: Session, group: dict[str, Trail]) -> tuple[str, str] | None:
             if name not in now:
                 return name, f"visit {name} is in the audit trail but no longer stored"
             current = dict(zip(COLUMNS, now[name], strict=True))
-            why = state_mismatch(current, audited_state(afters))
+            # A visit added after enrolment starts as every added visit does.
+            said = (
+                {**ADDED, **audited_state(afters)} if name in trail.added else audited_state(afters)
+            )
+            why = state_mismatch(current, said)
             if why is not None:
                 return name, f"visit {name}: {why} (changed without an audit row)"
         if trail.plan is not None and _enrolled_digest(now, trail) != trail.plan:
