@@ -363,3 +363,17 @@ def test_db_check_on_postgresql(postgres_url: str) -> None:
     lines = result.stdout.splitlines()
     assert re.fullmatch(r"audit trail: intact: 1 rows, head [0-9a-f]{64}", lines[0]), lines
     assert lines[1:] == ["protocol facts: match their sources: 0 versions", "the database is sound"]
+
+
+def test_db_check_does_not_call_an_old_or_unreachable_database_damaged(tmp_path: Path) -> None:
+    """A database at an older schema needs an upgrade, a server that does not
+    answer needs a look: calling either damaged could send someone to restore
+    an old backup and lose recent records."""
+    old = tmp_path / "old.db"
+    old.write_bytes((Path(__file__).parent / "fixtures" / "schema-0001.db").read_bytes())
+    result = run(old, "db", "check")
+    assert result.exit_code == 1
+    assert "must be upgraded first" in result.stderr and "damaged" not in result.stderr
+    away = run("postgresql+psycopg://nobody@127.0.0.1:1/none", "db", "check")
+    assert away.exit_code == 1
+    assert "cannot open the database" in away.stderr and "damaged" not in away.stderr

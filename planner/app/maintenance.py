@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from planner.app.context import Context
-from planner.core.errors import DatabaseDamaged, PlannerError
+from planner.core.errors import DatabaseDamaged, PlannerError, SchemaError
 from planner.core.facts import facts_json
 from planner.core.protocol import parse
 from planner.store.backup import backup_to, restore_from
@@ -93,10 +93,24 @@ def check_database(db: str | None) -> DatabaseCheck:
     """
     url = resolve_url(db)
     existing_file(url)
+    _openable(db, sqlite_path(url) is None)
     findings = [Finding(name, tuple(problems)) for name, problems in file_checks(url)]
     findings.append(_audit_finding(db))
     findings.append(_facts_finding(db))
     return DatabaseCheck(tuple(findings))
+
+
+def _openable(db: str | None, server: bool) -> None:
+    """Say so when a database is at another schema (upgrade it first) or a server
+    cannot be reached: neither is damage, and the checks would call it that. An
+    SQLite file that cannot be opened at all is left to the checks, which name it."""
+    try:
+        Database(db).close()
+    except DatabaseDamaged:
+        return  # the checks say where
+    except SchemaError as error:
+        if error.field == "schema" or server:
+            raise
 
 
 def _facts_finding(db: str | None) -> Finding:

@@ -114,7 +114,9 @@ def _refuse_newer(revision: str) -> None:
     if revision not in REVISIONS:
         raise SchemaError(
             f"the database schema is at revision {revision}, which this planner does not "
-            f"know (it knows up to {HEAD}): it was made by a newer planner; use that one"
+            f"know (it knows up to {HEAD}): it was made by a newer planner; use that one",
+            field="schema",
+            value=revision,
         )
 
 
