@@ -428,7 +428,7 @@ def test_a_plan_digest_of_another_format_is_not_compared() -> None:
                         (json.dumps({"plan": "2:" + "0" * 64}), None),
                         (json.dumps({"visits": 3}), None), (None, None)):  # fmt: skip
         trail = Trail()
-        trail.take(None, None, after)
+        trail.take("enroll", None, None, after)
         assert trail.plan == kept
 
 
@@ -444,3 +444,27 @@ def test_a_visit_added_after_enrolment_is_covered_from_its_first_state(
                     f" WHERE id = {_visit_sql('WUH-001', 'UNS', 1)}")  # fmt: skip
     says = "visit WUH-001/UNS/1: status is completed but the audit trail says scheduled"
     broken(cli("audit", "verify"), says)
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        # A death taken back behind planner's back.
+        ("status = 'active', ended_on = NULL",
+         "participant WUH-002: status is active but the audit trail says died"),
+        ("arm = 'G2'", "participant WUH-002: arm is G2 but the audit trail says G1"),
+        ("day1 = '2026-03-03'",
+         "participant WUH-002: day1 is 2026-03-03 but the audit trail says 2026-03-02"),
+        ("weight_kg = 70", "participant WUH-002: weight_kg is 70.0 but the audit trail says none"),
+    ],
+)  # fmt: skip
+def test_a_participant_changed_without_an_audit_row_is_named(
+    cli: Cli, db_path: Path, change: str, says: str
+) -> None:
+    """A participant's own values (arm, day 1, weight, site, version, status)
+    must be those their enrolment, endings, reinstatements and rebaselines set."""
+    scenario(cli)
+    ok(cli("participant", "died", "WUH-002", "--on", "2026-03-20"))
+    assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact")
+    tamper(db_path, f"UPDATE participants SET {change} WHERE code = 'WUH-002'")
+    broken(cli("audit", "verify"), f"{says} (changed without an audit row)")

@@ -32,7 +32,7 @@ from planner.core.chain import (
     state_mismatch,
 )
 from planner.core.visits import visit_id
-from planner.store.repository import audit, visits
+from planner.store.repository import audit, participants, visits
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -59,10 +59,18 @@ class Trail:
     afters: dict[str, list[str]] = field(default_factory=dict)
     #: Visits whose first audit row has no ``before``: added after enrolment.
     added: set[str] = field(default_factory=set)
+    #: The participant's own values as their rows set them (enrolment, endings,
+    #: reinstatements, rebaselines); empty when no enrolment row was read.
+    own: dict[str, Any] = field(default_factory=dict)
 
-    def take(self, visit: str | None, before: str | None, after: str | None) -> None:
-        if visit is None:  # the enrolment
-            self.plan = _plan_of(after)
+    def take(self, action: str, visit: str | None, before: str | None, after: str | None) -> None:
+        if visit is None:  # the participant's own row
+            values = json.loads(after) if after else {}
+            if action == "enroll":
+                self.plan = _plan_of(after)
+                self.own = {"status": "active", "ended_on": None}
+            if isinstance(values, dict) and self.own:
+                self.own.update((k, v) for k, v in values.items() if k in participants.OWN)
             return
         if visit not in self.befores and visit not in self.afters and before is None:
             self.added.add(visit)
@@ -89,19 +97,17 @@ def _plan_of(after: str | None) -> str | None:
     return plan if isinstance(plan, str) and plan.startswith(PLAN_FORMAT) else None
 
 
-def _groups(
-    rows: Iterable[tuple[str, str | None, str | None, str | None]], size: int
-) -> Iterator[dict[str, Trail]]:
+def _groups(rows: Iterable[audit.TrailRow], size: int) -> Iterator[dict[str, Trail]]:
     """Trails of ``size`` participants at a time (a participant's rows come together)."""
     group: dict[str, Trail] = {}
-    for participant, visit, before, after in rows:
+    for participant, action, visit, before, after in rows:
         trail = group.get(participant)
         if trail is None:
             if len(group) == size:
                 yield group
                 group = {}
             trail = group[participant] = Trail()
-        trail.take(visit, before, after)
+        trail.take(action, visit, before, after)
     if group:
         yield group
 
@@ -110,7 +116,11 @@ def _check(session: Session, group: dict[str, Trail]) -> tuple[str, str] | None:
     stored: dict[str, dict[str, tuple[Any, ...]]] = {}
     for code, event, number, *values in visits.stored_values(session, list(group), COLUMNS):
         stored.setdefault(code, {})[visit_id(code, event, number)] = tuple(values)
+    own = participants.own_values(session, list(group))
     for participant, trail in group.items():
+        why = _own_mismatch(participant, own.get(participant), trail)
+        if why is not None:
+            return participant, why
         now = stored.get(participant, {})
         for name, afters in trail.afters.items():
             if name not in now:
@@ -130,6 +140,16 @@ def _check(session: Session, group: dict[str, Trail]) -> tuple[str, str] | None:
             )
             return participant, why
     return None
+
+
+def _own_mismatch(code: str, current: dict[str, Any] | None, trail: Trail) -> str | None:
+    """Why a participant's own values are not those their audit rows set, or None."""
+    if not trail.own:
+        return None  # no enrolment row read (a visit's rows only)
+    if current is None:
+        return f"participant {code} is in the audit trail but no longer stored"
+    why = state_mismatch(current, trail.own)
+    return None if why is None else f"participant {code}: {why} (changed without an audit row)"
 
 
 def _enrolled_digest(now: dict[str, tuple[Any, ...]], trail: Trail) -> str:

@@ -174,21 +174,35 @@ def last_ending(session: Session, participant: str) -> tuple[str | None, list[st
     return None
 
 
-def participant_rows(session: Session) -> Generator[tuple[str, str | None, str | None, str | None]]:
-    """(participant, visit, ``before``, ``after``) of every enrolment row and
-    every row about a visit, a participant's rows together in id order; streamed."""
+#: The actions that set a participant's own values (arm, day 1, status...).
+PARTICIPANT_ACTIONS = ("enroll", "withdraw", "died", "reinstate", "rebaseline")
+
+#: An audit row as the checks of visits and participants read it.
+TrailRow = tuple[str, str, str | None, str | None, str | None]
+
+
+def participant_rows(session: Session) -> Generator[TrailRow]:
+    """(participant, action, visit, ``before``, ``after``) of every row about a
+    participant or one of their visits, a participant's rows together in id
+    order; streamed."""
     query = (
-        select(AuditEntry.participant, AuditEntry.visit, AuditEntry.before, AuditEntry.after)
+        select(
+            AuditEntry.participant,
+            AuditEntry.action,
+            AuditEntry.visit,
+            AuditEntry.before,
+            AuditEntry.after,
+        )
         .where(
             AuditEntry.participant.is_not(None),
-            AuditEntry.visit.is_not(None) | (AuditEntry.action == "enroll"),
+            AuditEntry.visit.is_not(None) | AuditEntry.action.in_(PARTICIPANT_ACTIONS),
         )
         .order_by(AuditEntry.participant, AuditEntry.id)
         .execution_options(yield_per=5000)
     )
     result = session.execute(query)
     try:
-        for participant, visit, before, after in result:
-            yield str(participant), visit, before, after
+        for participant, action, visit, before, after in result:
+            yield str(participant), str(action), visit, before, after
     finally:
         result.close()  # a server-side cursor, when the check stops early

@@ -208,3 +208,28 @@ def arms(session: Session, version_ids: Sequence[int] | None = None) -> set[str]
     if version_ids is not None:
         query = query.where(Participant.protocol_version_id.in_(version_ids))
     return {str(arm) for arm in session.scalars(query)}
+
+
+#: A participant's own values, as :func:`own_values` gives them.
+OWN = ("protocol", "version", "arm", "site", "day1", "weight_kg", "status", "ended_on")
+
+
+def own_values(session: Session, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The participants' own values (:data:`OWN`) by code, as their audit rows name them."""
+    query = (
+        select(
+            Participant.code,
+            ProtocolVersion.protocol_id,
+            ProtocolVersion.version,
+            Participant.arm,
+            Site.code,
+            Participant.day1,
+            Participant.weight_kg,
+            Participant.status,
+            Participant.ended_on,
+        )
+        .join(ProtocolVersion, ProtocolVersion.id == Participant.protocol_version_id)
+        .join(Site, Site.id == Participant.site_id)
+        .where(Participant.code.in_(codes))
+    )
+    return {str(row[0]): dict(zip(OWN, row[1:], strict=True)) for row in session.execute(query)}
