@@ -224,7 +224,7 @@ def test_the_coordinators_day(chromium: Any, site: tuple[Seeded, Server], axe_so
     stale.get_by_role("button", name="Missed").click()
     page.wait_for_load_state()
     alert = page.get_by_role("alert")
-    assert "was changed since you opened the page (by someone else" in alert.inner_text()
+    assert "changed by someone else since you opened the page" in alert.inner_text()
     assert target_of(page, "WUH-001/INF/2") == moved_to
     assert visit_row(seeded.db, "WUH-001/INF/2")["status"] == "scheduled"
 

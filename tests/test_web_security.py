@@ -180,8 +180,8 @@ def test_a_stale_form_changes_nothing(site: tuple[Seeded, Server]) -> None:
     )
     assert answer.status_code == 409
     assert (
-        f"{visit} was changed since you opened the page (by someone else, or by this same "
-        "form sent again); nothing was saved." in answer.text
+        f"{visit} was changed by someone else since you opened the page (or by this same "
+        "form, sent again); nothing was saved." in answer.text
     )
     now = visit_row(seeded.db, visit)
     assert (now["status"], now["target"]) == ("scheduled", later)

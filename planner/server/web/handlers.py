@@ -29,7 +29,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 #: What a person reads when a form carries an older revision of a visit.
 STALE = (
-    "{visit} was changed since you opened the page (by someone else, or by this same form "
+    "{visit} was changed by someone else since you opened the page (or by this same form, "
     "sent again); nothing was saved. The page now shows it as it is: look at it again and retry."
 )
 FORBIDDEN = (
