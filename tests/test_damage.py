@@ -227,7 +227,11 @@ def test_db_check_on_a_sound_database(original: Path, tmp_path: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[:3] == ["integrity_check: ok", "foreign_key_check: ok", "stored values: ok"]
     assert re.fullmatch(r"audit trail: intact: 32 rows, head [0-9a-f]{64}", lines[3]), lines[3]
-    assert lines[4:] == ["protocol facts: match their sources: 1 version", "the database is sound"]
+    assert lines[4:] == [
+        "audit triggers: all in place",
+        "protocol facts: match their sources: 1 version",
+        "the database is sound",
+    ]
     assert result.stderr == ""
 
 
@@ -282,6 +286,23 @@ def test_a_stored_source_that_no_longer_parses_is_named_damage(
     assert check.exit_code == 1
     assert "the stored source is no longer a valid protocol: cs-huc-mscs v1:" in check.stdout
     assert "cs-huc-mscs v1: a2ms: unknown key" in check.stdout
+
+
+def test_db_check_names_a_dropped_append_only_trigger(original: Path, tmp_path: Path) -> None:
+    """Dropping the triggers is how audit rows get edited; the chain shows the
+    edit, and db check shows that the door was left open."""
+    copy = fresh_copy(original, tmp_path / "open.db")
+    connection = sqlite3.connect(copy)
+    connection.execute("DROP TRIGGER audit_no_delete")
+    connection.commit()
+    connection.close()
+    result = run(copy, "db", "check")
+    assert result.exit_code == 1
+    assert (
+        "audit triggers: 1 problem\n  trigger audit_no_delete is missing: nothing refuses "
+        "deleting audit rows\n" in result.stdout
+    )
+    assert result.stderr == "planner: error: the database is damaged (audit triggers)\n"
 
 
 def tamper(path: Path, *statements: str) -> None:
@@ -356,13 +377,18 @@ def test_a_text_that_is_not_utf8_is_named_damage(original: Path, tmp_path: Path)
 
 
 def test_db_check_on_postgresql(postgres_url: str) -> None:
-    """A server checks its own pages: the check there is the audit trail's chain."""
+    """A server checks its own pages: the check there is the audit trail's chain,
+    its append-only triggers, and the protocols' facts."""
     assert run(postgres_url, "site", "add", "WUH", "--timezone", "UTC").exit_code == 0
     result = run(postgres_url, "db", "check")
     assert (result.exit_code, result.stderr) == (0, "")
     lines = result.stdout.splitlines()
     assert re.fullmatch(r"audit trail: intact: 1 rows, head [0-9a-f]{64}", lines[0]), lines
-    assert lines[1:] == ["protocol facts: match their sources: 0 versions", "the database is sound"]
+    assert lines[1:] == [
+        "audit triggers: all in place",
+        "protocol facts: match their sources: 0 versions",
+        "the database is sound",
+    ]
 
 
 def test_db_check_does_not_call_an_old_or_unreachable_database_damaged(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from planner.store.checks import existing_file, file_checks
 from planner.store.database import Database
 from planner.store.engine import resolve_url, sqlite_path
 from planner.store.migrate import HEAD, upgrade
-from planner.store.repository import protocols
+from planner.store.repository import health, protocols
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +96,25 @@ def check_database(db: str | None) -> DatabaseCheck:
     _openable(db, sqlite_path(url) is None)
     findings = [Finding(name, tuple(problems)) for name, problems in file_checks(url)]
     findings.append(_audit_finding(db))
+    findings.append(_triggers_finding(db))
     findings.append(_facts_finding(db))
     return DatabaseCheck(tuple(findings))
+
+
+def _triggers_finding(db: str | None) -> Finding:
+    """Whether the audit table's append-only triggers are all there."""
+    try:
+        database = Database(db)
+    except PlannerError as error:
+        return Finding("audit triggers", (f"cannot be read: {error}",))
+    try:
+        with database.read() as session:
+            missing = health.audit_triggers(session.connection())
+    except PlannerError as error:
+        return Finding("audit triggers", (f"cannot be read: {error}",))
+    finally:
+        database.close()
+    return Finding("audit triggers", tuple(missing), "all in place")
 
 
 def _openable(db: str | None, server: bool) -> None:

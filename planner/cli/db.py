@@ -62,7 +62,8 @@ def db_restore(ctx: click.Context, backup: str) -> None:
 @click.pass_context
 def db_check(ctx: click.Context) -> None:
     """Check the database: SQLite's integrity_check and foreign_key_check,
-    every stored value readable, and the audit trail's hash chain.
+    every stored value readable, the audit trail's hash chain (every visit and
+    participant against it), its append-only triggers, and the protocols' facts.
 
     Prints what each check found; exits 0 when all is well, 1 otherwise.
     Reads only; a file that does not exist is not created.

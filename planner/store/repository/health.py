@@ -129,3 +129,36 @@ def bad_values(connection: Connection, *, encoding: bool = True, limit: int = LI
             if len(found) >= limit:
                 return found
     return found
+
+
+#: The triggers that keep the audit table append-only, by dialect, and what each refuses.
+AUDIT_TRIGGERS = {
+    "sqlite": {
+        "audit_no_update": "changing audit rows",
+        "audit_no_delete": "deleting audit rows",
+        "audit_no_replace": "replacing audit rows",
+    },
+    "postgresql": {
+        "audit_no_change": "changing or deleting audit rows",
+        "audit_no_truncate": "emptying the audit table",
+    },
+}
+
+
+def audit_triggers(connection: Connection) -> list[str]:
+    """The append-only triggers of the audit table that are missing (someone
+    dropped them: the hash chain still shows what was then changed)."""
+    dialect = connection.dialect.name
+    expected = AUDIT_TRIGGERS.get(dialect, {})
+    if dialect == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'"
+    elif dialect == "postgresql":
+        query = "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit'::regclass"
+    else:
+        return []
+    present = {str(name) for (name,) in connection.execute(text(query))}
+    return [
+        f"trigger {name} is missing: nothing refuses {what}"
+        for name, what in expected.items()
+        if name not in present
+    ]
