@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
 
 from planner.app.context import Context
 from planner.core.errors import DatabaseDamaged, PlannerError, SchemaError
@@ -16,6 +18,11 @@ from planner.store.database import Database
 from planner.store.engine import resolve_url, sqlite_path
 from planner.store.migrate import HEAD, upgrade
 from planner.store.repository import health, protocols
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,19 +108,26 @@ def check_database(db: str | None) -> DatabaseCheck:
     return DatabaseCheck(tuple(findings))
 
 
-def _triggers_finding(db: str | None) -> Finding:
-    """Whether the audit table's append-only triggers are all there."""
+def _read(db: str | None, ask: Callable[[Session], T]) -> T | str:
+    """What ``ask`` reads in one reading transaction, or why it could not."""
     try:
         database = Database(db)
     except PlannerError as error:
-        return Finding("audit triggers", (f"cannot be read: {error}",))
+        return f"cannot be read: {error}"
     try:
         with database.read() as session:
-            missing = health.audit_triggers(session.connection())
+            return ask(session)
     except PlannerError as error:
-        return Finding("audit triggers", (f"cannot be read: {error}",))
+        return f"cannot be read: {error}"
     finally:
         database.close()
+
+
+def _triggers_finding(db: str | None) -> Finding:
+    """Whether the audit table's append-only triggers are all there."""
+    missing = _read(db, lambda session: health.audit_triggers(session.connection()))
+    if isinstance(missing, str):
+        return Finding("audit triggers", (missing,))
     return Finding("audit triggers", tuple(missing), "all in place")
 
 
@@ -133,17 +147,9 @@ def _openable(db: str | None, server: bool) -> None:
 def _facts_finding(db: str | None) -> Finding:
     """Whether each stored protocol version's facts (what visit records show
     of it, :mod:`planner.core.facts`) are those of its source."""
-    try:
-        database = Database(db)
-    except PlannerError as error:
-        return Finding("protocol facts", (f"cannot be read: {error}",))
-    try:
-        with database.read() as session:
-            stored = protocols.stored_facts(session)
-    except PlannerError as error:
-        return Finding("protocol facts", (f"cannot be read: {error}",))
-    finally:
-        database.close()
+    stored = _read(db, protocols.stored_facts)
+    if isinstance(stored, str):
+        return Finding("protocol facts", (stored,))
     problems = tuple(filter(None, (_facts_problem(*row) for row in stored)))
     count = f"{len(stored)} version{'' if len(stored) == 1 else 's'}"
     return Finding("protocol facts", problems, f"match their sources: {count}")
