@@ -22,8 +22,15 @@ class Feeds:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
 
-    def create(self, scope: FeedScope, label: str = "", expires: date | None = None) -> NewFeed:
-        return feeds.create(self._ctx, scope, label, expires)
+    def create(
+        self,
+        scope: FeedScope,
+        label: str = "",
+        expires: date | None = None,
+        *,
+        guard: feeds.Guard | None = None,
+    ) -> NewFeed:
+        return feeds.create(self._ctx, scope, label, expires, guard=guard)
 
     def list(self) -> list[FeedInfo]:
         return feeds.list_feeds(self._ctx)

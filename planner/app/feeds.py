@@ -9,6 +9,7 @@ is stored. What a feed serves is :mod:`planner.app.feed_calendars`.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -120,7 +121,21 @@ def check_scope(ctx: Context, session: Session, scope: FeedScope) -> None:
         ctx.version_ids(session, scope.value)
 
 
-def create(ctx: Context, scope: FeedScope, label: str, expires: date | None) -> NewFeed:
+#: Given the (id, scope) of every other feed, raises to refuse a create.
+Guard = Callable[[list[tuple[int, FeedScope]]], None]
+
+
+def create(
+    ctx: Context,
+    scope: FeedScope,
+    label: str,
+    expires: date | None,
+    *,
+    guard: Guard | None = None,
+) -> NewFeed:
+    """A new feed, its token shown once. ``guard`` sees the other feeds inside
+    the write transaction, after the audit trail's turn is taken (so that a
+    create running at the same moment has committed or waits), and may refuse."""
     check_label(label)
     now = ctx.now()
     if expires is not None and expires < now.date():
@@ -143,6 +158,8 @@ def create(ctx: Context, scope: FeedScope, label: str, expires: date | None) -> 
         )
         after = {"feed": row.id, "scope": scope.to_string(), "label": label, "expires": expires}
         _audit(ctx, session, "feed-create", scope, after=after)
+        if guard is not None:
+            guard([(other.id, _scope(other)) for other in feeds.all_feeds(session) if other != row])
     return NewFeed(row.id, token, scope, label, expires)
 
 

@@ -9,10 +9,11 @@ sentence of a feed that does not exist).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
 
-from planner.core.errors import NotFound
+from planner.core.errors import NotFound, StaleData
 from planner.core.feeds import FeedScope
 
 if TYPE_CHECKING:
@@ -47,14 +48,41 @@ class SiteFeeds:
         people = [FeedScope("participant", p.participant) for p in self.view.participants()]
         return sites + people
 
-    def create(self, scope: FeedScope, label: str = "", expires: date | None = None) -> NewFeed:
+    def create(
+        self,
+        scope: FeedScope,
+        label: str = "",
+        expires: date | None = None,
+        *,
+        newest: int | None = None,
+    ) -> NewFeed:
+        """A new feed of a scope the user sees. ``newest``: the id of the newest
+        feed the user's page listed (0 for none); if the user sees a newer one
+        now, most likely the same form was sent again (a double click, a reload
+        of its answer), and nothing is created."""
         if scope.kind == "participant":
             self.view.participant(scope.value)  # NotFound for another site's
         elif not self._sees(scope, set()):
             raise NotFound(
                 f"unknown {scope.kind} {scope.value!r}", field=scope.kind, value=scope.value
             )
-        return self.view.recorder().feeds.create(scope, label, expires)
+        guard = None if newest is None else self._unchanged_since(newest)
+        return self.view.recorder().feeds.create(scope, label, expires, guard=guard)
+
+    def _unchanged_since(self, newest: int) -> Callable[[list[tuple[int, FeedScope]]], None]:
+        codes = set() if self.view.user.all_sites else self.view.visible_codes()
+
+        def guard(others: list[tuple[int, FeedScope]]) -> None:
+            now = max((i for i, scope in others if self._sees(scope, codes)), default=0)
+            if now != newest:
+                raise StaleData(
+                    "a feed was created since this page was shown (perhaps by this same form, "
+                    "sent twice); look at the list before creating another: nothing was created",
+                    field="newest",
+                    value=newest,
+                )
+
+        return guard
 
     def revoke(self, feed_id: int) -> FeedInfo:
         if all(f.id != feed_id for f in self.shown()):

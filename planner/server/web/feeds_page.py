@@ -17,7 +17,6 @@ from starlette.responses import RedirectResponse, Response
 
 from planner.app.site_feeds import SiteFeeds
 from planner.app.site_view import SiteView
-from planner.core.errors import StaleData
 from planner.core.feeds import FeedScope
 from planner.server import params
 from planner.server.web.auth import Visitor
@@ -64,28 +63,13 @@ def _create(view: SiteView, form: FormData, base: str) -> dict[str, Any]:
     feeds = SiteFeeds(view)
     scope = FeedScope.from_string(field(form, "scope"))
     expires = params.day("expires", field(form, "expires"))
-    _unchanged_since_shown(feeds, optional(form, "newest"))
-    new = feeds.create(scope, field(form, "label"), expires)
+    shown = optional(form, "newest")  # None from a client that does not send it
+    newest = None if shown is None else params.number("newest", shown, 0, 10**12)
+    new = feeds.create(scope, field(form, "label"), expires, newest=newest)
     link = base.rstrip("/") + new.path
     webcal = "webcal://" + link.split("://", 1)[1]
     created = {"feed": new, "link": link, "webcal": webcal, "qr": qr_svg(link)}
     return {**_data(feeds), "created": created}
-
-
-def _unchanged_since_shown(feeds: SiteFeeds, newest: str | None) -> None:
-    """Refuse a create form whose page listed fewer feeds than there are now:
-    most likely the same form sent again (a reload of its answer, a double click)."""
-    if newest is None:  # a client that does not send it
-        return
-    shown = params.number("newest", newest, 0, 10**12)
-    now = max((feed.id for feed in feeds.shown()), default=0)
-    if now != shown:
-        raise StaleData(
-            "a feed was created since this page was shown (perhaps by this same form, sent "
-            "twice); look at the list before creating another: nothing was created",
-            field="newest",
-            value=shown,
-        )
 
 
 @posted
