@@ -16,13 +16,17 @@ import json
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from planner.store.migrate import HEAD
+from planner.store.migrate import HEAD, upgrade
 from tests.conftest import dump
 
 Cli = Callable[..., Any]
@@ -221,3 +225,38 @@ def test_other_commands_are_refused_until_the_upgrade(
     assert dump(old_db) == before
     assert revision(old_db) == old_revision
     assert not list(old_db.parent.glob("*.bak"))
+
+
+def test_upgrades_in_the_same_second_keep_one_backup_each(old_db: Path) -> None:
+    """Another upgrade of the same file in the same second wrote its backup
+    under the name this one would take: it is left alone, this one's is -2."""
+    old_revision = revision(old_db)
+    before = snapshot(old_db)
+    taken = old_db.parent / f"{old_db.name}.{old_revision}-20261206T094500.bak"
+    taken.write_bytes(b"another upgrade's backup")
+
+    copy = upgrade(make_url(f"sqlite:///{old_db}"), now=datetime(2026, 12, 6, 9, 45))
+
+    assert copy == f"{taken.with_suffix('')}-2.bak"
+    assert taken.read_bytes() == b"another upgrade's backup"
+    assert revision(Path(copy)) == old_revision and snapshot(Path(copy)) == before
+    assert revision(old_db) == HEAD
+
+
+def test_two_upgrades_at_once_both_succeed_with_a_backup_each(tmp_path: Path) -> None:
+    """Two ``planner db upgrade`` processes on one old file at the same moment."""
+    db = tmp_path / "planner.db"
+    shutil.copyfile(FIXTURES[-1], db)
+    script = "from planner.cli.root import main; main()"
+    argv = [sys.executable, "-c", script, "--db", str(db), "db", "upgrade"]
+    runs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             cwd=tmp_path) for _ in range(2)]  # fmt: skip
+    outcomes = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+
+    assert [code for code, _, _ in outcomes] == [0, 0], outcomes
+    assert revision(db) == HEAD
+    backups = sorted(db.parent.glob("*.bak"))
+    # Both copied first when both read the old revision; one when the other had finished.
+    assert 1 <= len(backups) <= 2
+    for backup in backups:
+        assert checks(backup) == ("ok", [])

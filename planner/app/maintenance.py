@@ -69,8 +69,8 @@ def restore_database(db: str | None, backup_file: str, *, now: datetime | None =
     path = sqlite_path(url)
     keep = None
     if path is not None and os.path.exists(path):
-        keep = f"{path}.before-restore-{(now or datetime.now()).strftime('%Y%m%dT%H%M%S')}.bak"
-    return Restored(restore_from(url, backup_file, keep), keep)
+        keep = f"{path}.before-restore-{(now or datetime.now()).strftime('%Y%m%dT%H%M%S')}"
+    return Restored(*restore_from(url, backup_file, keep))
 
 
 @dataclass(frozen=True, slots=True)

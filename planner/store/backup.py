@@ -65,6 +65,29 @@ def backup_to(url: URL, destination: str, *, force: bool = False) -> int:
     return pages
 
 
+def keep_copy(url: URL, stem: str) -> str:
+    """Back up to ``stem + ".bak"``, or ``stem + "-2.bak"`` and so on when that
+    name is taken (two upgrades in the same second): the name is claimed with
+    an exclusive create, so two processes never write the same copy. Returns
+    the copy's path."""
+    for number in range(1, 1000):
+        name = f"{stem}.bak" if number == 1 else f"{stem}-{number}.bak"
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise InputError(f"cannot write a backup to {name!r}: {error.strerror}") from None
+        try:
+            backup_to(url, name, force=True)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
+            raise
+        return name
+    raise InputError(f"cannot find a free backup name beside {stem!r}: 999 are taken")
+
+
 def _copy(source: str, folder: str, destination: str, mode: int) -> int:
     """Copy into a temporary file, then move it to ``destination``."""
     handle, temporary = new_temporary(folder)
@@ -117,9 +140,10 @@ def check_copy(path: str) -> None:
         raise DamagedCopy(f"{path!r} failed its integrity check: {'; '.join(result[:3])}")
 
 
-def restore_from(url: URL, backup: str, keep: str | None) -> int:
+def restore_from(url: URL, backup: str, keep: str | None) -> tuple[int, str | None]:
     """Replace the database's content with ``backup``'s; the current content is
-    first copied to ``keep`` (when there is a current database). Pages copied."""
+    first copied beside it, named from the stem ``keep`` (:func:`keep_copy`;
+    when there is a current database). The pages copied, and the copy's path."""
     target = _source(url)
     real = os.path.realpath(backup)
     if real in protected_paths(target):
@@ -128,8 +152,7 @@ def restore_from(url: URL, backup: str, keep: str | None) -> int:
         raise InputError(f"{backup!r} is not a file", field="backup", value=backup)
     check_copy(backup)
     _planner_database(backup)
-    if keep is not None:
-        backup_to(url, keep)
+    kept = None if keep is None else keep_copy(url, keep)
     src = sqlite3.connect(f"file:{real}?mode=ro", uri=True)
     try:
         dst = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000)
@@ -143,7 +166,7 @@ def restore_from(url: URL, backup: str, keep: str | None) -> int:
     finally:
         src.close()
     check_copy(target)
-    return pages
+    return pages, kept
 
 
 def _planner_database(path: str) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from planner.core.errors import SchemaError
-from planner.store.backup import backup_to
+from planner.store.backup import keep_copy
 from planner.store.engine import is_sqlite, make_engine, sqlite_path
 from planner.store.failures import DatabaseBusy, driver_message
 from planner.store.repository import locks
@@ -138,8 +138,7 @@ def upgrade(url: URL, *, backup: bool = True, now: datetime | None = None) -> st
     path = sqlite_path(url)
     if backup and revision is not None and path is not None:
         stamp = (now or datetime.now()).strftime("%Y%m%dT%H%M%S")
-        copy = f"{path}.{revision}-{stamp}.bak"
-        backup_to(url, copy)
+        copy = keep_copy(url, f"{path}.{revision}-{stamp}")
     from alembic import command
 
     command.upgrade(alembic_config(url), "head")
