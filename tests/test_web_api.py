@@ -60,6 +60,10 @@ def test_the_api_answers_what_the_command_line_answers(site: tuple[Seeded, Serve
          "VisitList"),
         ("participants", {}, ["participants"], "ParticipantList"),
         ("participants", {"site": "NYC"}, ["participants", "--site", "NYC"], "ParticipantList"),
+        ("participants/WUH-001/schedule", {}, ["schedule", "WUH-001"], "VisitList"),
+        ("participants/NYC-001/schedule", {}, ["schedule", "NYC-001"], "VisitList"),
+        ("audit", {}, ["audit"], "AuditList"),
+        ("audit", {"participant": "WUH-001"}, ["audit", "WUH-001"], "AuditList"),
     ]  # fmt: skip
     for path, query, args, schema in cases:
         answer = root.get(f"/api/v1/{path}", params=query)
@@ -68,6 +72,8 @@ def test_the_api_answers_what_the_command_line_answers(site: tuple[Seeded, Serve
         expected = cli_json(db, *args)
         assert answer.json() == expected, (path, query)
         jsonschema.validate(answer.json(), schema_of(document, schema))
+        if path.startswith(("participants/", "audit")):
+            continue
         if "--site" not in args:  # WUH's coordinator: the command line's answer for WUH
             mine = alice.get(f"/api/v1/{path}", params={**query, "site": "WUH"}).json()
             assert mine == cli_json(db, *args, "--site", "WUH")
@@ -85,6 +91,24 @@ def test_a_user_gets_only_their_sites(site: tuple[Seeded, Server]) -> None:
         assert alice.get(f"/api/v1/{path}", params={"site": "NOWHERE"}).json() == []
         assert "NYC-001" not in alice.get(f"/api/v1/{path}").text
     assert cli_json(seeded.db, "participants", "--site", "NYC") != []
+    # One participant's schedule and audit rows: another site's is unknown, as is nobody.
+    mine = alice.get("/api/v1/participants/WUH-001/schedule")
+    assert mine.status_code == 200 and mine.json() == cli_json(seeded.db, "schedule", "WUH-001")
+    for code in ("NYC-001", "NOBODY-1"):
+        for path, query in (
+            (f"participants/{code}/schedule", {}),
+            ("audit", {"participant": code}),
+        ):
+            answer = alice.get(f"/api/v1/{path}", params=query)
+            assert answer.status_code == 404, (path, answer.text)
+            assert answer.json() == {
+                "error": f"unknown participant {code!r}",
+                "field": "participant",
+            }
+    trail = alice.get("/api/v1/audit").json()
+    assert trail and {row["participant"] for row in trail} <= {"WUH-001", "WUH-002", None}
+    assert "NYC-001" not in alice.get("/api/v1/audit").text
+    assert any(row["participant"] == "NYC-001" for row in cli_json(seeded.db, "audit"))
 
 
 def test_bearer_tokens(site: tuple[Seeded, Server]) -> None:
@@ -148,6 +172,10 @@ def test_bad_parameters_are_400_naming_the_parameter(site: tuple[Seeded, Server]
         ("due", {"protocol": "nope"}, "protocol"),
         ("due", {"sites": "WUH"}, "sites"),
         ("participants", {"status": "asleep"}, "status"),
+        ("participants/WUH-001/schedule", {"site": "WUH"}, "site"),
+        ("audit", {"from": "2026-13-01"}, "from"),
+        ("audit", {"from": "2026-12-06", "to": "2026-12-05"}, "to"),
+        ("audit", {"visit": "WUH-001/INF/1"}, "visit"),
     ):
         answer = root.get(f"/api/v1/{path}", params=query)
         assert answer.status_code == 400, (path, query, answer.text)
@@ -196,6 +224,8 @@ def test_the_openapi_document_validates(site: tuple[Seeded, Server], tmp_path: P
         "/api/v1/overdue",
         "/api/v1/upcoming",
         "/api/v1/participants",
+        "/api/v1/participants/{code}/schedule",
+        "/api/v1/audit",
     }
     # The schema of a visit has exactly the command line's keys.
     visit = document["components"]["schemas"]["Visit"]

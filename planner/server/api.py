@@ -5,7 +5,11 @@
 the command line's options as query parameters (``site``, ``as_of``, ``from``,
 ``days``, ``protocol``, ``arm``, ``kind``, ``status``) and return exactly its
 rows (:mod:`planner.app.rows`), restricted to the user's sites: a site
-filter outside them gives ``[]``. Callers authenticate with
+filter outside them gives ``[]``. ``/participants/{code}/schedule`` is
+``planner schedule CODE --format json``, and ``/audit`` (``participant``,
+``from``, ``to``: UTC days) ``planner audit --format json`` for the user's
+participants; a participant of another site is 404, as one that does not
+exist. Callers authenticate with
 ``Authorization: Bearer <token>`` (``planner user token``) or the page's
 session cookie; without either the answer is 401. A wrong parameter is 400
 with ``{"error": sentence, "field": name}``. ``/api/v1/openapi.json``
@@ -23,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from planner.app.rows import Row, judged_rows, participant_rows, visit_rows
+from planner.app.rows import Row, audit_rows, judged_rows, participant_rows, visit_rows
 from planner.app.site_view import SiteView
-from planner.core.errors import InputError, PlannerError
+from planner.core.errors import InputError, NotFound, PlannerError
 from planner.server import params
 from planner.server.openapi import document
 from planner.server.web.auth import Visitor, session_visitor, token_visitor
@@ -71,6 +75,19 @@ def participants(view: SiteView, query: Query) -> list[Row]:
     return participant_rows(view.participants(**{n: params.text(query, n) for n in names}))
 
 
+def schedule(view: SiteView, query: Query, code: str) -> list[Row]:
+    params.only(query, ())
+    return visit_rows(view.participant(code)[1])
+
+
+def audit(view: SiteView, query: Query) -> list[Row]:
+    params.only(query, ("participant", "from", "to"))
+    first, last = (params.day(name, query.get(name)) for name in ("from", "to"))
+    if first is not None and last is not None and last < first:
+        raise InputError(f"to ({last}) is before from ({first})", field="to", value=str(last))
+    return audit_rows(view.audit(params.text(query, "participant"), first, last))
+
+
 async def visitor_of(request: Request) -> Visitor | None:
     """A bearer token when one is sent (and then only it), else the session."""
     if "authorization" in request.headers:
@@ -78,7 +95,17 @@ async def visitor_of(request: Request) -> Visitor | None:
     return await session_visitor(request)
 
 
-def answering(ask: Callable[[SiteView, Query], list[Row]]) -> Callable[..., Any]:
+def _status(error: PlannerError) -> int:
+    """404 for a participant asked for (not in the user's sites, or nobody);
+    400 for any other wrong input, a filter naming nothing included."""
+    if isinstance(error, NotFound) and error.field == "participant":
+        return 404
+    return 400 if isinstance(error, InputError) else 500
+
+
+def answering(ask: Callable[..., list[Row]]) -> Callable[..., Any]:
+    """An endpoint answering ``ask(view, query, **path_parameters)``."""
+
     async def endpoint(request: Request) -> Response:
         visitor = await visitor_of(request)
         if visitor is None:
@@ -86,11 +113,11 @@ def answering(ask: Callable[[SiteView, Query], list[Row]]) -> Callable[..., Any]
             return JSONResponse(UNAUTHORIZED, 401, headers=headers)
         try:
             query = params.single(request.query_params.multi_items())
-            rows = await run_in_threadpool(ask, visitor.view(request), query)
+            view = visitor.view(request)
+            rows = await run_in_threadpool(ask, view, query, **request.path_params)
         except PlannerError as error:
             body = {"error": error.message, "field": error.field}
-            status = 400 if isinstance(error, InputError) else 500
-            return JSONResponse(body, status, headers=NO_STORE)
+            return JSONResponse(body, _status(error), headers=NO_STORE)
         return JSONResponse(rows, headers=NO_STORE)
 
     return endpoint
@@ -105,5 +132,7 @@ ROUTES = [
     Route(f"{PREFIX}/overdue", answering(overdue), methods=["GET"]),
     Route(f"{PREFIX}/upcoming", answering(upcoming), methods=["GET"]),
     Route(f"{PREFIX}/participants", answering(participants), methods=["GET"]),
+    Route(f"{PREFIX}/participants/{{code}}/schedule", answering(schedule), methods=["GET"]),
+    Route(f"{PREFIX}/audit", answering(audit), methods=["GET"]),
     Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"]),
 ]

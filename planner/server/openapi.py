@@ -63,6 +63,18 @@ PARTICIPANT_PROPERTIES: dict[str, Schema] = {
     "scheduled": INTEGER,
 }
 
+CHANGE: Schema = {"type": ["object", "null"], "description": "Fields before or after the change"}
+AUDIT_PROPERTIES: dict[str, Schema] = {
+    "at": {**STRING, "description": "When, UTC (ISO 8601 with Z)"},
+    "actor": STRING,
+    "action": STRING,
+    "participant": {"type": ["string", "null"]},
+    "visit": {"type": ["string", "null"]},
+    "before": CHANGE,
+    "after": CHANGE,
+    "reason": {"type": ["string", "null"]},
+}
+
 
 def _object(properties: dict[str, Schema]) -> Schema:
     return {
@@ -93,6 +105,16 @@ PARAMETERS: dict[str, Schema] = {
     "protocol": _parameter("protocol", STRING, "A protocol id."),
     "arm": _parameter("arm", STRING, "An arm code."),
     "kind": _parameter("kind", STRING, "A kind of visit (infusion, visit, call...)."),
+    "code": {
+        "name": "code",
+        "in": "path",
+        "required": True,
+        "schema": STRING,
+        "description": "A participant code of the user's sites.",
+    },
+    "participant": _parameter("participant", STRING, "A participant code of the user's sites."),
+    "audit_from": {**_parameter("from", DATE, "The first UTC day."), "name": "from"},
+    "audit_to": _parameter("to", DATE, "The last UTC day."),
     "status": _parameter(
         "status",
         {"enum": ["on-study", "withdrawn", "died", "finished"]},
@@ -101,11 +123,13 @@ PARAMETERS: dict[str, Schema] = {
 }
 
 
-def _operation(summary: str, names: tuple[str, ...], schema: str) -> Schema:
-    return {
+def _operation(
+    summary: str, names: tuple[str, ...], schema: str, *, operation: str | None = None
+) -> Schema:
+    found: Schema = {
         "get": {
             "summary": summary,
-            "operationId": schema[0].lower() + schema[1:],
+            "operationId": operation or schema[0].lower() + schema[1:],
             "parameters": [{"$ref": f"#/components/parameters/{name}"} for name in names],
             "responses": {
                 "200": {
@@ -119,6 +143,9 @@ def _operation(summary: str, names: tuple[str, ...], schema: str) -> Schema:
             },
         }
     }
+    if "code" in names or "participant" in names:
+        found["get"]["responses"]["404"] = {"$ref": "#/components/responses/NotFound"}
+    return found
 
 
 def _list(item: str) -> Schema:
@@ -154,6 +181,17 @@ def document() -> Schema:
                 ("site", "protocol", "status"),
                 "ParticipantList",
             ),
+            "/api/v1/participants/{code}/schedule": _operation(
+                "Every visit of one participant",
+                ("code",),
+                "VisitList",
+                operation="schedule",
+            ),
+            "/api/v1/audit": _operation(
+                "The audit trail of the user's participants, oldest first",
+                ("participant", "audit_from", "audit_to"),
+                "AuditList",
+            ),
         },
         "components": {
             "securitySchemes": {
@@ -164,6 +202,12 @@ def document() -> Schema:
             "responses": {
                 "BadRequest": {
                     "description": "A parameter is wrong; the sentence names it.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
+                "NotFound": {
+                    "description": "No such participant among the user's sites.",
                     "content": {
                         "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
                     },
@@ -186,6 +230,8 @@ def document() -> Schema:
                 "DueList": _list("DueVisit"),
                 "OverdueList": _list("OverdueVisit"),
                 "ParticipantList": _list("Participant"),
+                "AuditEntry": _object(AUDIT_PROPERTIES),
+                "AuditList": _list("AuditEntry"),
                 "Error": error,
             },
         },

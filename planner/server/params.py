@@ -74,8 +74,9 @@ def only(query: Mapping[str, str], known: tuple[str, ...]) -> None:
     """Refuse a parameter nobody reads: a typo would silently widen the answer."""
     unknown = sorted(set(query) - set(known))
     if unknown:
+        takes = f"parameters: {', '.join(known)}" if known else "this address takes none"
         raise InputError(
-            f"unknown parameter {unknown[0]!r} (parameters: {', '.join(known)})",
+            f"unknown parameter {unknown[0]!r} ({takes})",
             field=unknown[0],
             value=query[unknown[0]],
             choices=known,
