@@ -5,7 +5,8 @@ rows removed from its end show as ids handed out but missing; then every
 visit's revision must equal the number of audited changes to it, and every
 visit must hold what its audit rows say (:mod:`planner.app.audit_states`), so
 a visit changed behind planner's back (with no audit row, its revision raised
-or not) shows too.
+or not) shows too; and so must every site's settings, closings and caps
+(:mod:`planner.app.site_states`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from planner.app import audit_states
+from planner.app import audit_states, site_states
 from planner.core.chain import revision_mismatches, walk
 from planner.core.visits import visit_id
 from planner.store.checks import existing_file
@@ -67,7 +68,11 @@ def verify(db: str | None) -> AuditCheck:
                     f"but ids up to {given} were handed out)"
                 )
                 return AuditCheck(chain.rows, chain.head, broken_row=chain.last_id + 1, problem=why)
-            problem = _revisions(session) or audit_states.first_problem(session)
+            problem = (
+                _revisions(session)
+                or audit_states.first_problem(session)
+                or site_states.first_problem(session)
+            )
             if problem is not None:
                 name, why = problem
                 return AuditCheck(chain.rows, chain.head, broken_visit=name, problem=why)

@@ -206,3 +206,17 @@ def participant_rows(session: Session) -> Generator[TrailRow]:
             yield str(participant), str(action), visit, before, after
     finally:
         result.close()  # a server-side cursor, when the check stops early
+
+
+#: The audit actions that set a site's stored values.
+SITE_ACTIONS = ("site-add", "site-close", "site-capacity")
+
+
+def site_rows(session: Session) -> list[tuple[str, str | None]]:
+    """(action, ``after``) of every row that set a site's values, in id order."""
+    query = (
+        select(AuditEntry.action, AuditEntry.after)
+        .where(AuditEntry.action.in_(SITE_ACTIONS))
+        .order_by(AuditEntry.id)
+    )
+    return [(str(action), after) for action, after in session.execute(query)]

@@ -111,3 +111,35 @@ def set_capacity(session: Session, site_id: int, kind: str, per_day: int) -> int
     if per_day:
         session.add(SiteCapacity(site_id=site_id, kind=kind, per_day=per_day))
     return before
+
+
+def stored_values(
+    session: Session,
+) -> tuple[
+    dict[str, dict[str, str | None]], list[tuple[str, str, str]], dict[tuple[str, str], int]
+]:
+    """What the audit trail vouches for of every site: its settings by code,
+    its closings (code, first day, last day), its caps by (code, kind)."""
+    settings = {
+        code: {"timezone": zone, "closed": closed, "holidays": holidays}
+        for code, zone, closed, holidays in session.execute(
+            select(Site.code, Site.timezone, Site.closed_weekdays, Site.holidays)
+        )
+    }
+    closings = [
+        (code, start.isoformat(), end.isoformat())
+        for code, start, end in session.execute(
+            select(Site.code, SiteClosure.start, SiteClosure.end).join(
+                Site, Site.id == SiteClosure.site_id
+            )
+        )
+    ]
+    caps = {
+        (code, kind): per_day
+        for code, kind, per_day in session.execute(
+            select(Site.code, SiteCapacity.kind, SiteCapacity.per_day).join(
+                Site, Site.id == SiteCapacity.site_id
+            )
+        )
+    }
+    return settings, closings, caps
