@@ -257,7 +257,11 @@ def test_db_check_names_a_protocol_version_altered_behind_its_back(
     result = run(copy, "db", "check")
     assert result.exit_code == 1
     assert f"protocol facts: 1 problem\n  {finding}" in result.stdout
-    assert result.stderr == "planner: error: the database is damaged (protocol facts)\n"
+    # The enrolment's audit row recorded the source it planned from: the trail says so too.
+    assert "audit trail: 1 problem\n  protocol cs-huc-mscs v1: " in result.stdout
+    assert result.stderr == (
+        "planner: error: the database is damaged (audit trail, protocol facts)\n"
+    )
 
 
 @pytest.mark.parametrize("facts", ["not json", '{"series": {}}', '{"series": [{}], "arms": {}}'])

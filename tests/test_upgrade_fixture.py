@@ -181,6 +181,10 @@ def test_upgrade_keeps_every_row_and_writes_a_backup_first(
     assert shown == old_visits
     entries = json.loads(cli("audit", "--format", "json", db=old_db).stdout)
     assert len(entries) == len(before["audit"][1])
+    # Its rows vouch for what an old planner stored (visits with no reason kept,
+    # sites with their time zone only): no false alarm.
+    verified = cli("audit", "verify", db=old_db)
+    assert verified.exit_code == 0 and verified.stdout.startswith("audit trail intact"), verified
 
     # A second upgrade has nothing to do and copies nothing.
     again = cli("db", "upgrade", db=old_db)

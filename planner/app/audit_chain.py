@@ -6,7 +6,8 @@ visit's revision must equal the number of audited changes to it, and every
 visit must hold what its audit rows say (:mod:`planner.app.audit_states`), so
 a visit changed behind planner's back (with no audit row, its revision raised
 or not) shows too; and so must every site's settings, closings and caps
-(:mod:`planner.app.site_states`).
+(:mod:`planner.app.site_states`) and every protocol version's source
+(:mod:`planner.app.protocol_states`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from planner.app import audit_states, site_states
+from planner.app import audit_states, protocol_states, site_states
 from planner.core.chain import revision_mismatches, walk
 from planner.core.visits import visit_id
 from planner.store.checks import existing_file
@@ -72,6 +73,7 @@ def verify(db: str | None) -> AuditCheck:
                 _revisions(session)
                 or audit_states.first_problem(session)
                 or site_states.first_problem(session)
+                or protocol_states.first_problem(session)
             )
             if problem is not None:
                 name, why = problem

@@ -11,7 +11,13 @@ behind planner's back, whatever their revision says:
   the enrolment's audit row vouches for (its ``plan``,
   :func:`~planner.core.chain.plan_digest`): a visit never changed since, a
   visit added without an audit row and one removed all show. Enrolments
-  recorded before planner kept that digest are checked by the first rule only.
+  recorded before planner kept that digest are checked by the first rule only;
+- a visit's ``reason`` (what exports give as why it was missed, moved or
+  cancelled) is the one its audit rows' actions left it
+  (:func:`~planner.core.chain.audited_reason`). Visits stored before planner
+  kept reasons with them (schema 0004) have none though their rows have one:
+  for participants enrolled before the digest above, a visit with no reason
+  is not compared.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from planner.core.chain import (
     PLAN_FORMAT,
     PLANNED_COLUMNS,
     as_enrolled,
+    audited_reason,
     audited_state,
     rows_digest,
     state_mismatch,
@@ -44,8 +51,10 @@ BATCH = 500
 #: when added, beyond what its ``add`` row shows.
 ADDED = {"status": "scheduled", "actual": None, "deviation": False, "revision": 0}
 
-#: The visit columns read: those an enrolment vouches for and those audit rows set.
+#: The visit columns read: those an enrolment vouches for and those audit rows
+#: set, then the reason.
 COLUMNS = tuple(dict.fromkeys((*PLANNED_COLUMNS, *AUDITED_COLUMNS)))
+READ = (*COLUMNS, "reason")
 
 
 @dataclass
@@ -59,11 +68,20 @@ class Trail:
     afters: dict[str, list[str]] = field(default_factory=dict)
     #: Visits whose first audit row has no ``before``: added after enrolment.
     added: set[str] = field(default_factory=set)
+    #: Each visit's rows' (action, reason), in id order.
+    reasons: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
     #: The participant's own values as their rows set them (enrolment, endings,
     #: reinstatements, rebaselines); empty when no enrolment row was read.
     own: dict[str, Any] = field(default_factory=dict)
 
-    def take(self, action: str, visit: str | None, before: str | None, after: str | None) -> None:
+    def take(
+        self,
+        action: str,
+        visit: str | None,
+        before: str | None,
+        after: str | None,
+        reason: str | None = None,
+    ) -> None:
         if visit is None:  # the participant's own row
             values = json.loads(after) if after else {}
             if action == "enroll":
@@ -74,6 +92,7 @@ class Trail:
             return
         if visit not in self.befores and visit not in self.afters and before is None:
             self.added.add(visit)
+        self.reasons.setdefault(visit, []).append((action, reason))
         if before is not None:
             self.befores.setdefault(visit, []).append(before)
         if after is not None:
@@ -100,22 +119,25 @@ def _plan_of(after: str | None) -> str | None:
 def _groups(rows: Iterable[audit.TrailRow], size: int) -> Iterator[dict[str, Trail]]:
     """Trails of ``size`` participants at a time (a participant's rows come together)."""
     group: dict[str, Trail] = {}
-    for participant, action, visit, before, after in rows:
+    for participant, action, visit, before, after, reason in rows:
         trail = group.get(participant)
         if trail is None:
             if len(group) == size:
                 yield group
                 group = {}
             trail = group[participant] = Trail()
-        trail.take(action, visit, before, after)
+        trail.take(action, visit, before, after, reason)
     if group:
         yield group
 
 
 def _check(session: Session, group: dict[str, Trail]) -> tuple[str, str] | None:
     stored: dict[str, dict[str, tuple[Any, ...]]] = {}
-    for code, event, number, *values in visits.stored_values(session, list(group), COLUMNS):
-        stored.setdefault(code, {})[visit_id(code, event, number)] = tuple(values)
+    reasons: dict[str, str | None] = {}
+    for code, event, number, *values, reason in visits.stored_values(session, list(group), READ):
+        name = visit_id(code, event, number)
+        stored.setdefault(code, {})[name] = tuple(values)
+        reasons[name] = reason
     own = participants.own_values(session, list(group))
     for participant, trail in group.items():
         why = _own_mismatch(participant, own.get(participant), trail)
@@ -133,12 +155,33 @@ def _check(session: Session, group: dict[str, Trail]) -> tuple[str, str] | None:
             why = state_mismatch(current, said)
             if why is not None:
                 return name, f"visit {name}: {why} (changed without an audit row)"
+        mismatch = _reason_mismatch(now, reasons, trail)
+        if mismatch is not None:
+            return mismatch
         if trail.plan is not None and _enrolled_digest(now, trail) != trail.plan:
             why = (
                 f"participant {participant}: the visits planned at enrolment are not the ones "
                 "its enrolment recorded (a visit changed, added or removed without an audit row)"
             )
             return participant, why
+    return None
+
+
+def _reason_mismatch(
+    now: dict[str, tuple[Any, ...]], reasons: dict[str, str | None], trail: Trail
+) -> tuple[str, str] | None:
+    """The first visit whose stored reason is not the one its rows left it."""
+    for name in now:
+        stored = reasons[name]
+        if stored is None and trail.plan is None:
+            continue  # may predate reasons kept with visits (see the module's note)
+        said = audited_reason(trail.reasons.get(name, ()))
+        if stored != said:
+            shown = "none" if stored is None else repr(stored)
+            return name, (
+                f"visit {name}: its reason is {shown} but the audit trail says "
+                f"{'none' if said is None else repr(said)} (changed without an audit row)"
+            )
     return None
 
 

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from planner.app.context import Context
-from planner.core.chain import plan_digest
+from planner.core.chain import plan_digest, source_digest
 from planner.core.enrolment import Enrolment
 from planner.core.errors import Conflict
 from planner.core.protocol import StudyProtocol
@@ -53,6 +53,7 @@ class EnrolmentWriter:
         self._people = participants.new_rows(session)
         self._visits = visits.plan_rows(session)
         self._plans: dict[tuple[int, str, date, int], tuple[visits.PreparedPlan, str]] = {}
+        self._sources: dict[int, str] = {}  # each version's source digest
         self._total, self._done, self._progress = total, 0, progress
 
     def write(self, batch: Sequence[Enrolment], checked: Checked) -> None:
@@ -121,10 +122,18 @@ class EnrolmentWriter:
             "weight_kg": enrolment.weight_kg,
             "visits": count,
             "plan": digest,  # what ``planner audit verify`` compares the visits with
+            # ... and the stored protocol's source with
+            "source_sha256": self._source_digest(version),
         }
         return audit.entry(
             self._now, self._ctx.actor, "enroll", participant=enrolment.participant, after=after
         )
+
+    def _source_digest(self, version: ProtocolVersion) -> str:
+        found = self._sources.get(version.id)
+        if found is None:
+            found = self._sources[version.id] = source_digest(version.source)
+        return found
 
 
 def _visit_values(o: Occurrence, now: datetime) -> dict[str, Any]:

@@ -9,9 +9,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from planner.app.context import Context
+from planner.app.protocol_states import facts_problem
 from planner.core.errors import DatabaseDamaged, PlannerError, SchemaError
-from planner.core.facts import facts_json
-from planner.core.protocol import parse
 from planner.store.backup import backup_to, restore_from
 from planner.store.checks import existing_file, file_checks
 from planner.store.database import Database
@@ -150,20 +149,9 @@ def _facts_finding(db: str | None) -> Finding:
     stored = _read(db, protocols.stored_facts)
     if isinstance(stored, str):
         return Finding("protocol facts", (stored,))
-    problems = tuple(filter(None, (_facts_problem(*row) for row in stored)))
+    problems = tuple(filter(None, (facts_problem(*row) for row in stored)))
     count = f"{len(stored)} version{'' if len(stored) == 1 else 's'}"
     return Finding("protocol facts", problems, f"match their sources: {count}")
-
-
-def _facts_problem(protocol_id: str, version: int, source: str, facts: str) -> str | None:
-    name = f"{protocol_id} v{version}"
-    try:
-        expected = facts_json(parse(source, name))  # the parser's words name the fault
-    except PlannerError as error:
-        return f"the stored source is no longer a valid protocol: {error}"  # names it
-    if facts != expected:
-        return f"{name}: the facts stored with it are not those of its source"
-    return None
 
 
 def _audit_finding(db: str | None) -> Finding:

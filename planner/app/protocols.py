@@ -5,6 +5,7 @@ from __future__ import annotations
 from planner.app.context import Context
 from planner.app.results import ProtocolInfo
 from planner.core.bundled import BUNDLED_IDS, bundled
+from planner.core.chain import source_digest
 from planner.core.protocol import StudyProtocol, parse, read_text
 from planner.store.repository import protocols
 
@@ -48,7 +49,10 @@ def add(ctx: Context, path: str) -> tuple[StudyProtocol, int, bool]:
     with ctx.db.write() as session, session.begin():
         row, added = ctx.store_protocol(session, protocol, source)
         if added:
-            ctx.audit(
-                session, "protocol-add", after={"protocol": protocol.id, "version": row.version}
-            )
+            after = {
+                "protocol": protocol.id,
+                "version": row.version,
+                "source_sha256": source_digest(row.source),  # what audit verify compares
+            }
+            ctx.audit(session, "protocol-add", after=after)
         return protocol, row.version, added

@@ -103,6 +103,31 @@ def state_mismatch(current: Mapping[str, Any], audited: Mapping[str, Any]) -> st
     return None
 
 
+def source_digest(source: str) -> str:
+    """``sha256:<hex>`` of a stored protocol source, as enrolment and
+    ``protocol-add`` rows record it (``source_sha256``)."""
+    return "sha256:" + hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+#: Audit actions that set a visit's stored ``reason`` to the row's own reason,
+#: and those that clear it; every other action leaves it. A visit starts with
+#: none (planned at enrolment, or added by an amendment); an unscheduled one
+#: with its ``add`` row's.
+REASON_SET = frozenset({"add", "complete", "move", "miss", "cancel", "amend-cancel"})
+REASON_CLEARED = frozenset({"undo", "reinstate"})
+
+
+def audited_reason(rows: Iterable[tuple[str, str | None]]) -> str | None:
+    """The reason a visit holds by its audit rows' (action, reason), in id order."""
+    reason = None
+    for action, said in rows:
+        if action in REASON_SET:
+            reason = said
+        elif action in REASON_CLEARED:
+            reason = None
+    return reason
+
+
 def _shown(value: Any) -> str:
     return "none" if value is None else json.dumps(value, ensure_ascii=False).strip('"')
 

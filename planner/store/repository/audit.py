@@ -178,11 +178,11 @@ def last_ending(session: Session, participant: str) -> tuple[str | None, list[st
 PARTICIPANT_ACTIONS = ("enroll", "withdraw", "died", "reinstate", "rebaseline")
 
 #: An audit row as the checks of visits and participants read it.
-TrailRow = tuple[str, str, str | None, str | None, str | None]
+TrailRow = tuple[str, str, str | None, str | None, str | None, str | None]
 
 
 def participant_rows(session: Session) -> Generator[TrailRow]:
-    """(participant, action, visit, ``before``, ``after``) of every row about a
+    """(participant, action, visit, ``before``, ``after``, reason) of every row about a
     participant or one of their visits, a participant's rows together in id
     order; streamed."""
     query = (
@@ -192,6 +192,7 @@ def participant_rows(session: Session) -> Generator[TrailRow]:
             AuditEntry.visit,
             AuditEntry.before,
             AuditEntry.after,
+            AuditEntry.reason,
         )
         .where(
             AuditEntry.participant.is_not(None),
@@ -202,8 +203,8 @@ def participant_rows(session: Session) -> Generator[TrailRow]:
     )
     result = session.execute(query)
     try:
-        for participant, action, visit, before, after in result:
-            yield str(participant), str(action), visit, before, after
+        for participant, action, visit, before, after, reason in result:
+            yield str(participant), str(action), visit, before, after, reason
     finally:
         result.close()  # a server-side cursor, when the check stops early
 
@@ -220,3 +221,16 @@ def site_rows(session: Session) -> list[tuple[str, str | None]]:
         .order_by(AuditEntry.id)
     )
     return [(str(action), after) for action, after in session.execute(query)]
+
+
+def source_digests(session: Session) -> list[str]:
+    """The ``after`` of every row that records a protocol source's digest."""
+    query = (
+        select(AuditEntry.after)
+        .where(
+            AuditEntry.action.in_(("enroll", "protocol-add")),
+            AuditEntry.after.like('%"source_sha256"%'),
+        )
+        .order_by(AuditEntry.id)
+    )
+    return [str(after) for after in session.scalars(query)]

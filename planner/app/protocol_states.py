@@ -1,0 +1,62 @@
+"""Stored protocol versions against the audit trail and against themselves.
+
+An enrolment's audit row, and a ``protocol-add`` row, record the SHA-256 of
+the protocol version's stored source (``source_sha256``,
+:func:`~planner.core.chain.source_digest`); a version whose source no longer
+has that digest was edited behind planner's back (a dose, a label, a window:
+what visit records and exports show of it). Each such version's stored facts
+(what records take from it, :mod:`planner.core.facts`) must also be those of
+its source, as ``planner db check`` finds them. Versions stored before these
+rows recorded the digest are checked by ``db check`` only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from planner.core.chain import source_digest
+from planner.core.errors import PlannerError
+from planner.core.facts import facts_json
+from planner.core.protocol import parse
+from planner.store.repository import audit, protocols
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+def facts_problem(protocol_id: str, version: int, source: str, facts: str) -> str | None:
+    """Why a stored version's facts are not those of its source, or None."""
+    name = f"{protocol_id} v{version}"
+    try:
+        expected = facts_json(parse(source, name))  # the parser's words name the fault
+    except PlannerError as error:
+        return f"the stored source is no longer a valid protocol: {error}"  # names it
+    if facts != expected:
+        return f"{name}: the facts stored with it are not those of its source"
+    return None
+
+
+def first_problem(session: Session) -> tuple[str, str] | None:
+    """The first protocol version the trail vouches for that no longer fits, and why."""
+    vouched: dict[tuple[str, int], str] = {}
+    for after in audit.source_digests(session):
+        values = json.loads(after)
+        if isinstance(values, dict) and isinstance(values.get("source_sha256"), str):
+            key = (str(values.get("protocol")), int(values.get("version") or 0))
+            vouched.setdefault(key, values["source_sha256"])
+    stored = {(p, v): (source, facts) for p, v, source, facts in protocols.stored_facts(session)}
+    for (protocol_id, version), digest in sorted(vouched.items()):
+        name = f"{protocol_id} v{version}"
+        if (protocol_id, version) not in stored:
+            return name, f"protocol {name} is in the audit trail but no longer stored"
+        source, facts = stored[(protocol_id, version)]
+        if source_digest(source) != digest:
+            return name, (
+                f"protocol {name}: its stored source is not the one its audit rows recorded "
+                "(changed without an audit row)"
+            )
+        problem = facts_problem(protocol_id, version, source, facts)
+        if problem is not None:
+            return name, f"protocol {problem}"
+    return None
