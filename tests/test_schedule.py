@@ -439,7 +439,8 @@ def test_placer_chooses_targets_but_never_for_moved_visits() -> None:
         expand(protocol, "MED", HUC_DAY1, moved={fu2: D("2026-06-16")}, place=one_day_later)
     )
     assert fu2 not in seen
-    assert len(seen) == 13
+    assert VisitKey("INF", 1) not in seen  # day 1 itself: the participant's anchor, never moved
+    assert len(seen) == 12
     assert plan[VisitKey("FU", 4)].target == D("2026-10-06")
     assert plan[VisitKey("FU", 4)].window_start == D("2026-09-28")  # from the ideal date
     assert plan[VisitKey("SURV", 1)].target == D("2027-04-06")

@@ -9,8 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from planner.core.bundled import bundled
 from planner.core.errors import InputError
+from planner.core.protocol import parse
+from planner.core.schedule import expand
 from planner.core.sitedays import Closure, SiteCalendar, check_holidays, parse_weekdays
 from tests.conftest import CliResult, dump
 
@@ -317,3 +322,85 @@ def test_a_cancelled_visit_pushes_nothing_on_a_rebaseline(cli: Cli) -> None:
     done = ok(cli("participant", "rebaseline", "WUH-001", "--protocol", "cs-huc-mscs",
                   "--to-version", "2", "--reason", "a1"))  # fmt: skip
     assert done.stdout.splitlines()[1:] == ["  no visit changes"]
+
+
+DAY1_PROTOCOL = """
+id = "day1-test"
+title = "Day 1 on a closed day"
+
+[[arms]]
+code = "A"
+label = "A"
+
+[[schedule]]
+code = "INF"
+label = "Infusion"
+kind = "infusion"
+setting = "outpatient"
+window = { before = 2, after = 2 }
+timing = { every = 7, count = 3, start = 1 }
+anchor = "previous"
+
+[[schedule]]
+code = "CHK"
+label = "Check"
+kind = "visit"
+window = { before = 3, after = 3 }
+timing = { days = [2] }
+"""
+
+
+def test_nothing_planned_from_day_1_on_is_placed_before_day_1(cli: Cli, tmp_path: Path) -> None:
+    """Day 1 on a day the site is closed: the first infusion stays on day 1 (a
+    conflict to fix by hand, not a first treatment moved before the study
+    starts), and a day-2 visit whose window reaches back before day 1 is placed
+    from day 1 on (it was put on Friday, study day -1)."""
+    protocol = tmp_path / "day1.toml"
+    protocol.write_text(DAY1_PROTOCOL)
+    ok(cli("protocol", "add", str(protocol)))
+    ok(cli("site", "add", "BER", "--timezone", "Europe/Berlin", "--closed", "sat,sun,mon"))
+    ok(
+        cli(
+            "enroll",
+            "B-1",
+            "--protocol",
+            "day1-test",
+            "--arm",
+            "A",
+            "--site",
+            "BER",
+            "--day1",
+            "2026-03-07",
+        )
+    )  # fmt: skip  (a Saturday)
+    visits = schedule(cli, "B-1")
+    assert (visits["INF/1"]["target"], visits["INF/1"]["study_day"]) == ("2026-03-07", 1)
+    # CHK: ideal Sunday 03-08 (day 2), window 03-05..03-11; Friday 03-06 and Tuesday
+    # 03-10 are as near: the earlier wins a tie, but Friday is before day 1
+    assert (visits["CHK/1"]["target"], visits["CHK/1"]["study_day"]) == ("2026-03-10", 4)
+    assert all(v["study_day"] >= 1 for v in visits.values())
+    conflicts = json.loads(ok(cli("conflicts", "--format", "json")).stdout)
+    assert "B-1/INF/1" in [c["visit_id"] for c in conflicts]
+
+
+BUNDLED_ARMS = [("ucmsc-dlc", "G1"), ("ucmsc-dlc", "G2"), ("ucmsc-dlc", "CTRL"),
+                ("cs-huc-mscs", "LOW"), ("cs-huc-mscs", "HIGH"), ("day1-test", "A")]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    day1=st.dates(date(2020, 1, 1), date(2030, 12, 31)),
+    closed=st.frozensets(st.integers(0, 6), max_size=6),
+    protocol_arm=st.sampled_from(BUNDLED_ARMS),
+)
+def test_no_visit_planned_from_day_1_on_is_placed_before_it(
+    day1: date, closed: frozenset[int], protocol_arm: tuple[str, str]
+) -> None:
+    calendar = SiteCalendar(closed)
+    protocol_id, arm = protocol_arm
+    protocol = parse(DAY1_PROTOCOL, "day1") if protocol_id == "day1-test" else bundled(protocol_id)
+    for occurrence in expand(protocol, arm, day1, place=calendar.place):
+        if occurrence.ideal >= day1:
+            assert occurrence.target >= day1, occurrence
+        if occurrence.ideal == day1:
+            assert occurrence.target == day1, occurrence

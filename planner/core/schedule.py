@@ -250,7 +250,7 @@ def _expand_series(
         target = moved.get(key)
         if target is None and place is not None:
             chained = anchor.kind == "previous" and index > 0
-            target = _placed(occurrence, place, placed, chained)
+            target = _placed(occurrence, place, placed, chained, day1)
         if target is not None and target != ideal:
             occurrence = replace(occurrence, target=target, study_day=study_day(day1, target))
         occurrences.append(occurrence)
@@ -260,9 +260,15 @@ def _expand_series(
 
 
 def _placed(
-    occurrence: Occurrence, place: Placer, previous: date | None, chained: bool
+    occurrence: Occurrence, place: Placer, previous: date | None, chained: bool, day1: date
 ) -> date | None:
     """Where a site puts an occurrence, keeping a series in order.
+
+    Never before day 1 for an occurrence planned from day 1 on: day 1 is the
+    first treatment (or enrolment), so an occurrence planned on day 1 itself
+    stays there even on a closed day (a conflict to report, not a first
+    infusion moved before the study starts), and a later one is placed in the
+    part of its window from day 1 on.
 
     Every occurrence stays strictly after the previous one of its series when
     that one was done or placed by the calendar (``previous``; None when a
@@ -276,5 +282,9 @@ def _placed(
     """
     if chained:
         return place(occurrence, occurrence.ideal)
+    if occurrence.ideal == day1:
+        return day1
     earliest = previous + timedelta(days=1) if previous is not None else None
+    if occurrence.ideal > day1:
+        earliest = day1 if earliest is None else max(earliest, day1)
     return place(occurrence, earliest)
