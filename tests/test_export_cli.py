@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests import ics_checks
-from tests.conftest import CliResult
+from tests.conftest import CliResult, dump
 from tests.parsers import ical_spans, icaljs_spans, vobject_spans
 
 Cli = Callable[..., CliResult]
@@ -271,3 +271,47 @@ def test_demo_twice_writes_valid_calendars_and_duplicates_nothing(
     ny = files["NYC.ics"].decode()
     assert "TZID:America/New_York" in ny and "DTSTART;TZID=America/New_York:" in ny
     assert "TZID:Asia/Shanghai" in files["WUH.ics"].decode()
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        # A real trial's database: made-up participants and a login with access to
+        # every site have no place in it.
+        (("site", "add", "BER", "--timezone", "Europe/Berlin"), (),
+         "planner demo enrols made-up participants and adds a login: it runs only on an "
+         "empty database or one it made, and this one holds 'BER'; give it another with "
+         "--db (for example --db demo.db)"),
+        (("site", "add", "WUH", "--timezone", "Asia/Shanghai", "--name", "Zhongnan"), (),
+         "this one holds 'WUH'"),
+        (("user", "add", "ana", "--role", "viewer", "--all-sites"), (), "this one holds 'ana'"),
+        # Options are checked before anything is written.
+        (None, ("--out", "notes.txt"), "--out 'notes.txt' is not a folder"),
+        (None, ("--out", "notes.txt/calendars"), "cannot make the --out folder"),
+        (None, ("--today", "1900-01-01"),
+         "--today 1900-01-01 puts the demo's days 1 outside 1900-2200"),
+    ],
+)  # fmt: skip
+def test_demo_refuses_a_real_database_and_bad_options_writing_nothing(
+    cli: Cli,
+    db_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    setup: tuple[str, ...] | None,
+    args: tuple[str, ...],
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("a coordinator's notes")
+    if setup is not None:
+        ok(cli(*setup))
+    ok(cli("site", "list"))  # the database exists (empty or not) before the demo
+    before = dump(db_path)
+
+    result = cli("demo", *args)
+
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith("planner: error: ") and message in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert dump(db_path) == before
+    assert (tmp_path / "notes.txt").read_text() == "a coordinator's notes"

@@ -4,6 +4,10 @@ a coordinator's web login and a calendar feed for each site.
 Idempotent: sites, participants, the login and the feeds that exist already
 are left alone, so a second run adds nothing and fails on nothing. The
 login's password and the feeds' links are secrets, printed only when made.
+
+It runs only on an empty database or one it made: made-up participants, and
+a login with access to every site, have no place in a real trial's database.
+Its options are checked before anything is written.
 """
 
 from __future__ import annotations
@@ -85,6 +89,9 @@ def run_demo(
     from planner.cli.render import render_visits
 
     today = today or planner.today("UTC")
+    _check_today(today)
+    _check_out(out_dir)
+    _check_demo_database(planner, today)
     existing = {site.code for site in planner.sites()}
     for code, zone, name in SITES:
         if code not in existing:
@@ -109,6 +116,68 @@ def run_demo(
     emit(f"then open {SERVED_AT} and log in as {DEMO_USER}.")
 
 
+def _check_today(today: date) -> None:
+    """Every demo day 1 must be a date planner accepts."""
+    from planner.core.dates import check_date
+
+    for offset in (min(DAY1_OFFSETS), max(DAY1_OFFSETS)):
+        try:
+            check_date(today + timedelta(days=offset))
+        except (ValueError, OverflowError):
+            raise _bad_today(today) from None
+
+
+def _bad_today(today: date) -> Exception:
+    from planner.core.errors import InputError
+
+    return InputError(
+        f"--today {today} puts the demo's days 1 outside 1900-2200 "
+        f"({min(DAY1_OFFSETS)} to +{max(DAY1_OFFSETS)} days around it)",
+        field="today",
+        value=today.isoformat(),
+    )
+
+
+def _check_out(out_dir: str) -> None:
+    """The calendars' folder exists or can be made: before anything is written."""
+    from planner.core.errors import InputError
+
+    if not out_dir.strip():
+        raise InputError("the --out folder name is empty", field="out", value=out_dir)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise InputError(f"--out {out_dir!r} is not a folder", field="out", value=out_dir)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as error:
+        raise InputError(
+            f"cannot make the --out folder {out_dir!r}: {error.strerror}", field="out"
+        ) from None
+
+
+def _check_demo_database(planner: Planner, today: date) -> None:
+    """Refuse a database holding anything the demo did not make."""
+    from planner.core.errors import Conflict
+
+    sites = {code: (zone, name) for code, zone, name in SITES}
+    others = [s.code for s in planner.sites() if sites.get(s.code) != (s.timezone, s.name)]
+    demo_people = {
+        (e.participant, e.protocol, e.arm, e.site) for e in demo_enrolments(planner, today)
+    }
+    others += [
+        p.participant
+        for p in planner.participants()
+        if (p.participant, p.protocol, p.arm, p.site) not in demo_people
+    ]
+    others += [u.name for u in planner.users.list() if u.name != DEMO_USER]
+    if others:
+        raise Conflict(
+            "planner demo enrols made-up participants and adds a login: it runs only on an "
+            f"empty database or one it made, and this one holds {others[0]!r}; "
+            "give it another with --db (for example --db demo.db)",
+            field="db",
+        )
+
+
 def _new_enrolments(planner: Planner, today: date) -> list[Enrolment]:
     """The demo enrolments whose participant is not there yet."""
     from planner.core.errors import NotFound
@@ -126,7 +195,6 @@ def _write_calendars(planner: Planner, out_dir: str) -> list[str]:
     """One .ics file per demo site in ``out_dir``; a line about each."""
     from planner.app import ExportScope
 
-    os.makedirs(out_dir, exist_ok=True)
     written = []
     for code, _, _ in SITES:
         path = os.path.join(out_dir, f"{code}.ics")
