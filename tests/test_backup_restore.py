@@ -143,6 +143,32 @@ def test_restore_refuses_a_damaged_or_foreign_file_and_changes_nothing(
     assert not list(tmp_path.glob("*.before-restore-*"))
 
 
+@pytest.mark.usefixtures("site")
+def test_restore_refuses_a_backup_whose_audit_triggers_were_dropped(
+    cli: Cli, db_path: Path, tmp_path: Path
+) -> None:
+    """Restored, nothing would refuse edits to the audit trail any more."""
+    enroll(cli, "B-1")
+    before = dump(db_path)
+    backup = tmp_path / "backup.db"
+    ok(cli("db", "backup", str(backup)))
+    connection = sqlite3.connect(backup)
+    connection.execute("DROP TRIGGER audit_no_update")
+    connection.commit()
+    connection.close()
+
+    result = cli("db", "restore", str(backup))
+
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr == (
+        f"planner: error: {str(backup)!r} has lost the audit table's trigger audit_no_update "
+        "(nothing would refuse changing audit rows): it may have been edited; "
+        f"`planner --db {backup} db check` says more\n"
+    )
+    assert dump(db_path) == before
+    assert not list(tmp_path.glob("*.before-restore-*"))
+
+
 def test_commits_are_synced_to_disk_by_default(db_path: Path) -> None:
     """Item 11: an acknowledged command survives a power cut (synchronous FULL in WAL)."""
     from planner.store.engine import make_engine, resolve_url

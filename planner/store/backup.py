@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL
 from planner.core.errors import InputError, PlannerError
 from planner.store.engine import BUSY_TIMEOUT_MS, sqlite_path
 from planner.store.files import check_target, new_file_mode, new_temporary, protected_paths
+from planner.store.repository.health import AUDIT_TRIGGERS
 
 COMPANIONS = ("-wal", "-shm", "-journal")
 
@@ -151,7 +152,7 @@ def restore_from(url: URL, backup: str, keep: str | None) -> tuple[int, str | No
     if not os.path.isfile(real):
         raise InputError(f"{backup!r} is not a file", field="backup", value=backup)
     check_copy(backup)
-    _planner_database(backup)
+    _check_triggers(backup, _planner_database(backup))
     kept = None if keep is None else keep_copy(url, keep)
     src = sqlite3.connect(f"file:{real}?mode=ro", uri=True)
     try:
@@ -167,6 +168,32 @@ def restore_from(url: URL, backup: str, keep: str | None) -> tuple[int, str | No
         src.close()
     check_copy(target)
     return pages, kept
+
+
+#: The revision that added ``audit_no_replace`` (the others are in every revision).
+REPLACE_TRIGGER_SINCE = "0003"
+
+
+def _check_triggers(path: str, revision: str) -> None:
+    """Refuse a backup whose audit table lost an append-only trigger: restored,
+    nothing would refuse edits to the trail (and someone removed it)."""
+    wanted = dict(AUDIT_TRIGGERS["sqlite"])
+    if revision < REPLACE_TRIGGER_SINCE:
+        del wanted["audit_no_replace"]
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'"
+        present = {str(name) for (name,) in connection.execute(query)}
+    finally:
+        connection.close()
+    for name, what in wanted.items():
+        if name not in present:
+            raise InputError(
+                f"{path!r} has lost the audit table's trigger {name} (nothing would refuse "
+                f"{what}): it may have been edited; `planner --db {path} db check` says more",
+                field="backup",
+                value=path,
+            )
 
 
 def _planner_database(path: str) -> str:
