@@ -92,3 +92,19 @@ def test_a_replan_that_moves_only_the_window_says_so(g1: Cli) -> None:
     ok(g1("visit", "move", "P1/INF/3", "--to", "2026-03-11"))  # pinned to its day
     done = ok(g1("visit", "complete", "P1/INF/2", "--on", "2026-03-07")).stdout
     assert "  P1/INF/3  window 2026-03-09 to 2026-03-11 → 2026-03-10 to 2026-03-12\n" in done
+
+
+def test_the_audit_table_says_why_and_in_words(g1: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SPEC §5: the trail says when, who, what, before and after, and why (the
+    digests ``audit verify`` checks are in its JSON, not in the table)."""
+    monkeypatch.setenv("COLUMNS", "400")
+    ok(g1("visit", "move", "P1/FU/1", "--to", "2026-03-31", "--reason", "nurse away"))
+    table = ok(g1("audit", "P1")).stdout
+    header, *rows = table.splitlines()
+    assert header.split() == ["AT", "(UTC)", "ACTOR", "ACTION", "WHAT", "CHANGE", "WHY"]
+    move = next(row for row in rows if " move " in row)
+    assert move.rstrip().endswith("nurse away")
+    assert "pinned no→yes" in move and "False" not in move
+    enrolled = next(row for row in rows if " enroll " in row)
+    assert "weight_kg none" in enrolled and "None" not in enrolled
+    assert "plan" not in enrolled and "sha256" not in enrolled

@@ -59,13 +59,26 @@ def audit_rows(entries: Sequence[AuditRecord]) -> list[Row]:
     return [entry.to_json() for entry in entries]
 
 
+#: Values of an audit row that are for ``audit verify``, not for people.
+UNSHOWN = frozenset({"revision", "plan", "source_sha256"})
+
+
 def change_text(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
     """``status scheduled→completed, actual 2026-03-08``: what a change changed."""
     after = after or {}
     before = before or {}
     parts = [
-        f"{key} {before[key]}→{value}" if key in before else f"{key} {value}"
+        f"{key} {_said(before[key])}→{_said(value)}" if key in before else f"{key} {_said(value)}"
         for key, value in after.items()
-        if key != "revision" and before.get(key, object()) != value
+        if key not in UNSHOWN and before.get(key, object()) != value
     ]
     return ", ".join(parts)
+
+
+def _said(value: Any) -> str:
+    """A value as people read it: ``none``, ``yes``, ``no``, else as it is."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

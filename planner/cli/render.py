@@ -250,6 +250,7 @@ def render_audit(entries: Sequence[AuditRecord], fmt: Format) -> str:
             e.action,
             e.visit or e.participant or "",
             change_text(e.before, e.after),
+            e.reason or "",
         ]
         for e in entries
     ]
@@ -257,6 +258,6 @@ def render_audit(entries: Sequence[AuditRecord], fmt: Format) -> str:
     def text() -> str:
         if not entries:
             return "(no audit entries)"
-        return table(["AT (UTC)", "ACTOR", "ACTION", "WHAT", "CHANGE"], body)
+        return table(["AT (UTC)", "ACTOR", "ACTION", "WHAT", "CHANGE", "WHY"], body)
 
     return render_rows(audit_rows(entries), fmt, AUDIT_COLUMNS, text)
