@@ -123,6 +123,8 @@ def test_revoke_and_rotate_are_audited_without_the_token(cli: Cli) -> None:
         (("feed", "create", "--site", "WUH", "--label", "x" * 201), "label"),
         (("feed", "revoke", "99"), "unknown feed 99"),
         (("feed", "rotate", "99"), "unknown feed 99"),
+        (("feed", "revoke", "9" * 23), f"unknown feed {'9' * 23}"),
+        (("feed", "rotate", str(2**63)), f"unknown feed {2**63}"),
         (("feed", "revoke", "0"), "ID"),
         (("feed", "revoke", "1"), "was revoked"),
         (("feed", "rotate", "1"), "was revoked"),

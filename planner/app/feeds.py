@@ -210,8 +210,12 @@ def _scope(row: Feed) -> FeedScope:
     return FeedScope.from_string(f"{row.scope_kind}:{row.scope_value}")
 
 
+#: The largest row id a database stores (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+
+
 def _active(session: Session, feed_id: int, verb: str) -> Feed:
-    row = feeds.by_id(session, feed_id)
+    row = feeds.by_id(session, feed_id) if 0 < feed_id <= MAX_ID else None
     if row is None:
         raise NotFound(f"unknown feed {feed_id}", field="feed", value=feed_id)
     if row.revoked_at is not None:
