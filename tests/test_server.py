@@ -332,6 +332,31 @@ def test_serve_binds_to_loopback_and_stops_gracefully(tmp_path: Path) -> None:
     assert "GET /healthz" not in server.output.read_text()
 
 
+def test_serve_on_a_port_in_use_or_an_unknown_host_says_so_in_one_line(tmp_path: Path) -> None:
+    """Not uvicorn's six log lines and exit 3: the command line's own sentence."""
+    db = str(tmp_path / "planner.db")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        in_use = f"cannot listen on 127.0.0.1:{port}: Address already in use"
+        unknown = "--host 'nowhere.invalid' is not an address of this machine"
+        for args, code, says in (
+            (("--port", str(port)), 1, in_use),
+            (("--host", "nowhere.invalid"), 2, unknown),
+        ):
+            done = subprocess.run(
+                [sys.executable, "-c", "from planner.cli.root import main; main()",
+                 "--db", db, "serve", *args],
+                capture_output=True, text=True, timeout=60, cwd=tmp_path,
+            )  # fmt: skip
+            assert (done.returncode, done.stdout, done.stderr) == (
+                code,
+                "",
+                f"planner: error: {says}\n",
+            ), args
+
+
 def test_gzip_is_deterministic() -> None:
     body = b"BEGIN:VCALENDAR\r\n" * 200
     assert gzip.compress(body, 6, mtime=0) == gzip.compress(body, 6, mtime=0)

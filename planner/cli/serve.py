@@ -39,6 +39,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, access_log: bo
     """
     import uvicorn
 
+    _check_listen(host, port)
     planner = open_planner(ctx)  # the database is checked before any worker starts
     url = planner.url.render_as_string(hide_password=False)
     planner.close()
@@ -55,3 +56,26 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, access_log: bo
         timeout_graceful_shutdown=GRACE_SECONDS,
         log_level="info",
     )
+
+
+def _check_listen(host: str, port: int) -> None:
+    """One clear sentence, before uvicorn logs its own, when the address cannot
+    be listened on (a port in use, an unknown host)."""
+    import socket
+
+    from planner.core.errors import InputError, PlannerError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError):
+        raise InputError(
+            f"--host {host!r} is not an address of this machine", field="host"
+        ) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise PlannerError(f"cannot listen on {host}:{port}: {error.strerror}") from None
