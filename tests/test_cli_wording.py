@@ -4,6 +4,7 @@ conflicting options, durations, revisions, unscheduled visits, window moves."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,33 @@ def test_the_audit_table_says_why_and_in_words(g1: Cli, monkeypatch: pytest.Monk
     enrolled = next(row for row in rows if " enroll " in row)
     assert "weight_kg none" in enrolled and "None" not in enrolled
     assert "plan" not in enrolled and "sha256" not in enrolled
+
+
+@pytest.mark.parametrize(
+    ("actor", "says"),
+    [
+        ("   ", "the actor name is blank; say who is making changes"),
+        ("ana\u00a0lee", "holds control characters, line breaks or other characters"),
+    ],
+)
+def test_a_blank_actor_is_refused(cli: Cli, actor: str, says: str) -> None:
+    refused(cli("--actor", actor, "site", "add", "WUH", "--timezone", "UTC"), says)
+
+
+def test_a_blank_planner_db_is_refused_not_made_a_file(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PLANNER_DB", "  ")
+    refused(cli("site", "list", db=None), "PLANNER_DB is blank; give a database file or URL")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_site_code_differing_only_in_case_is_refused(cli: Cli) -> None:
+    ok(cli("site", "add", "WUH", "--timezone", "Asia/Shanghai"))
+    refused(
+        cli("site", "add", "wuh", "--timezone", "Asia/Shanghai"),
+        "site 'wuh' differs from site 'WUH' only in letter case",
+    )
+    listed = ok(cli("site", "list")).stdout
+    assert "WUH" in listed and "wuh" not in listed

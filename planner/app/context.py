@@ -55,9 +55,14 @@ def checked_actor(actor: str) -> str:
             value=actor,
             allowed=f"1..{ACTOR_MAX} characters",
         )
+    if not actor.strip():
+        raise InputError(
+            "the actor name is blank; say who is making changes", field="actor", value=actor
+        )
     if not actor.isprintable():
         raise InputError(
-            f"the actor name {actor!r} holds control characters or line breaks",
+            f"the actor name {actor!r} holds control characters, line breaks or other "
+            "characters that do not print",
             field="actor",
             value=actor,
             allowed="printable characters",

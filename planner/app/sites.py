@@ -53,6 +53,14 @@ def add(
         taken = Conflict(f"site {code!r} exists already", field="code", value=code)
         if sites.site_id(session, code) is not None:
             raise taken
+        alike = [c for c in sites.site_codes(session) if c.casefold() == code.casefold()]
+        if alike:
+            raise Conflict(
+                f"site {code!r} differs from site {alike[0]!r} only in letter case: "
+                "one site, or two sites people would confuse; choose another code",
+                field="code",
+                value=code,
+            )
         row = Site(
             code=code,
             name=name,
