@@ -139,3 +139,16 @@ def test_a_site_code_differing_only_in_case_is_refused(cli: Cli) -> None:
     )
     listed = ok(cli("site", "list")).stdout
     assert "WUH" in listed and "wuh" not in listed
+
+
+def test_a_move_outside_the_window_names_force_once_at_the_end(g1: Cli) -> None:
+    result = g1("visit", "move", "P1/FU/1", "--to", "2026-06-01")
+    refused(result, "; add --force to do it anyway")
+    assert result.stderr.startswith("planner: error: cannot move P1/FU/1 to 2026-06-01: ")
+    assert result.stderr.count("--force") == 1
+
+
+def test_a_one_character_password_is_one_character(cli: Cli) -> None:
+    result = cli("user", "add", "bob", "--role", "viewer", "--all-sites", "--password-stdin",
+                 input="x\n")  # fmt: skip
+    refused(result, "the password is 1 character long; it must have 12 to")

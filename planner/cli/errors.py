@@ -106,14 +106,14 @@ def describe(error: PlannerError, ctx: click.Context | None = None) -> str:
     "unknown site 'WUH' (no sites yet: add one with `planner site add CODE --timezone ZONE`)"
     """
     text = " ".join(str(error).split())
+    hint = HINTS.get(error.field or "")
+    if hint and hint not in text and not isinstance(error, DatabaseDamaged):
+        text = f"{text}; {hint}"  # a hint that names the option names the input too
     option = option_for(error.field, ctx)
     if option and _is_bad_value(error) and not _names_input(text, error.field or "", option):
         text = f"{option}: {text}"
     if isinstance(error, DatabaseDamaged):
         return f"{text}: {DAMAGE_HINT}"
-    hint = HINTS.get(error.field or "")
-    if hint and hint not in text:
-        text = f"{text}; {hint}"
     if _no_sites(error) and NO_SITES_HINT not in text:
         # Inside the message's closing remark, if it has one: "(no sites yet: add one ...)".
         text = (

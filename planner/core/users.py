@@ -110,8 +110,8 @@ def check_name(name: str) -> str:
 def check_password(password: str) -> str:
     if len(password) < PASSWORD_MIN or len(password) > PASSWORD_MAX:
         raise InputError(
-            f"the password is {len(password)} characters long; it must have "
-            f"{PASSWORD_MIN} to {PASSWORD_MAX}",
+            f"the password is {len(password)} character{'' if len(password) == 1 else 's'} "
+            f"long; it must have {PASSWORD_MIN} to {PASSWORD_MAX}",
             field="password",
             value="[hidden]",
             allowed=f"{PASSWORD_MIN}..{PASSWORD_MAX} characters",
