@@ -315,3 +315,35 @@ def test_bad_site_zone_and_duplicate_site(
     assert_one_error_line(zone, "unknown time zone 'Europe/Parus'")
     assert assert_one_error_line(again) == "planner: error: site 'WUH' exists already"
     assert dump(db_path) == sites_and_one_participant
+
+
+def test_output_that_cannot_be_printed_is_one_sentence(tmp_path: Path) -> None:
+    """A full disk behind stdout, or stdout closed: never "unexpected OSError"."""
+    import os
+    import subprocess
+    import sys
+
+    db = str(tmp_path / "planner.db")
+    argv = [sys.executable, "-c", "from planner.cli.root import main; main()", "--db", db]
+    made = subprocess.run([*argv, "site", "add", "WUH", "--timezone", "UTC"], capture_output=True)
+    assert made.returncode == 0, made.stderr
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [*argv, "site", "add", "NYC", "--timezone", "UTC"],
+            stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == (
+        "planner: error: cannot print the result: No space left on device; what the command "
+        "changed, if anything, is saved (see `planner audit`)\n"
+    )
+    closed = subprocess.run(
+        [*argv, "site", "add", "PAR", "--timezone", "UTC"],
+        stderr=subprocess.PIPE, text=True, cwd=tmp_path, preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert (closed.returncode, closed.stderr) == (
+        1,
+        "planner: error: standard output is closed; nothing was done\n",
+    )
+    listed = subprocess.run([*argv, "site", "list"], capture_output=True, text=True)
+    assert "NYC" in listed.stdout and "PAR" not in listed.stdout

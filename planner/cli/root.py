@@ -68,6 +68,8 @@ class PlannerGroup(CommandGroup):
 @click.pass_context
 def main(ctx: click.Context, db: str | None, actor: str | None) -> None:
     """Clinical-trial visit planner: protocols, enrolment, visits, calendars."""
+    if sys.stdout is None:  # started with stdout closed (`>&-`): say so before doing anything
+        raise click.ClickException("standard output is closed; nothing was done")
     ctx.obj = {"db": db, "actor": actor}
 
 
@@ -88,4 +90,14 @@ def open_planner(ctx: click.Context) -> Planner:
 
 
 def emit(text: str) -> None:
-    click.echo(text)
+    """Print one result; a full disk or a failing terminal is one sentence (what
+    the command changed is saved by then, and the sentence says so)."""
+    try:
+        click.echo(text)
+    except BrokenPipeError:
+        raise  # a reader that stopped early (`| head`): Python's own quiet exit
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot print the result: {error.strerror or error}; what the command changed, "
+            "if anything, is saved (see `planner audit`)"
+        ) from None
