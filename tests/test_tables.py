@@ -226,3 +226,18 @@ def test_progress_bars_on_a_terminal(cli: Cli, db_path: Path, tmp_path: Path) ->
     # Not a terminal: only the one line saying what was written.
     again = cli("export", "ics", "--output", str(out), "--force")
     assert (again.exit_code, again.stderr) == (0, f"wrote {out} ({out.stat().st_size} bytes)\n")
+
+
+def test_a_narrow_table_cuts_labels_then_ids_but_never_dates() -> None:
+    headers = ["DATE", "VISIT", "WHAT", "WINDOW", "STATUS"]
+    rows = [["2026-12-08", "NYC-002/INF/1", "Infusion 1/4", "12-07..12-09", "scheduled"]]
+    label_cut = table(headers, rows, shrink=(2, 1), width=62).splitlines()[1]
+    assert "NYC-002/INF/1" in label_cut and "Infusion …" in label_cut  # the label first
+    narrow = table(headers, rows, shrink=(2, 1), width=50).splitlines()[1]
+    assert narrow.startswith("2026-12-08  ") and "12-07..12-09" in narrow
+    assert narrow.rstrip().endswith("scheduled") and len(narrow) <= 50
+    wide = table(headers, rows, shrink=(2, 1), width=80).splitlines()[1]
+    assert "NYC-002/INF/1" in wide and "Infusion 1/4" in wide
+    # Nothing cuttable left: the table is wider than asked rather than cut a date.
+    cramped = table(headers, rows, shrink=(2,), width=40).splitlines()[1]
+    assert "2026-12-08" in cramped and "NYC-002/INF/1" in cramped and len(cramped) > 40

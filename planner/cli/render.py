@@ -88,7 +88,7 @@ def visit_rows(
     if not rows:
         return "(no visits)"
     what = headers.index("WHAT")
-    lines = [table(headers, rows, shrink=(what, what - 1))]
+    lines = [table(headers, rows, shrink=(what, what - 1))]  # labels, then ids; never dates
     if status and any(r.deviation for r in records):
         lines.append(DEVIATION_LEGEND)
     if count:
@@ -258,6 +258,8 @@ def render_audit(entries: Sequence[AuditRecord], fmt: Format) -> str:
     def text() -> str:
         if not entries:
             return "(no audit entries)"
-        return table(["AT (UTC)", "ACTOR", "ACTION", "WHAT", "CHANGE", "WHY"], body)
+        return table(
+            ["AT (UTC)", "ACTOR", "ACTION", "WHAT", "CHANGE", "WHY"], body, shrink=(-1, -2)
+        )
 
     return render_rows(audit_rows(entries), fmt, AUDIT_COLUMNS, text)

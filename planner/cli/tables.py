@@ -2,8 +2,8 @@
 
 Tables take the terminal's width (``shutil.get_terminal_size``; 80 columns
 when stdout is not a terminal and ``COLUMNS`` is not set, so pipes and tests
-see the same layout). A column is cut (ending in "…") only when the table
-would not fit otherwise.
+see the same layout). Labels and free text are cut (ending in "…") only when
+the table would not fit otherwise, visit ids after them; dates never are.
 
 CSV cells that a spreadsheet would run as a formula (starting with ``=``,
 ``+``, ``-``, ``@``, a tab or a carriage return) get a leading ``'``, as
@@ -97,8 +97,11 @@ def table(
 ) -> str:
     """A plain text table that fits in ``width`` columns (default: the terminal's).
 
-    Columns ``shrink`` are cut first (to 10 characters at the least), then the
-    widest column, until the table fits; a cut value ends in "…".
+    Only the columns ``shrink`` (labels and free text, then visit ids) are cut,
+    a cut value ending in "…": each to 10 characters at the least, in order,
+    then the widest of them down to 4. Dates, times, windows and statuses are
+    never cut: when the table still does not fit, it is wider than the
+    terminal, which wraps it.
     """
     limit = width or terminal_width()
     body = [[printable(value) for value in row] for row in rows]
@@ -111,8 +114,9 @@ def table(
         index %= len(headers)
         if excess() > 0:
             widths[index] = max(10, widths[index] - excess())
-    while excess() > 0 and max(widths) > 4:
-        widest = max(range(len(widths)), key=lambda i: widths[i])
+    cut = sorted({index % len(headers) for index in shrink})
+    while excess() > 0 and max(widths[i] for i in cut) > 4:
+        widest = max(cut, key=lambda i: widths[i])
         widths[widest] = max(4, widths[widest] - excess())
 
     def cell(text: str, width: int) -> str:

@@ -39,11 +39,11 @@ def resolve_url(db: str | None) -> URL:
     """A path or an SQLAlchemy URL; default ``$PLANNER_DB``, else ``planner.db``."""
     if db is not None and not db.strip():
         raise InputError("the database name is empty; give a database file or URL", field="db")
-    if db is None and (env := os.environ.get("PLANNER_DB")) is not None and not env.strip():
-        if env:  # set to blanks: a mistake, not "unset" (which means planner.db here)
-            raise InputError(
-                "PLANNER_DB is blank; give a database file or URL, or unset it", field="db"
-            )
+    env = os.environ.get("PLANNER_DB")
+    if db is None and env and not env.strip():  # blanks: a mistake, not "unset" (planner.db)
+        raise InputError(
+            "PLANNER_DB is blank; give a database file or URL, or unset it", field="db"
+        )
     db = db or os.environ.get("PLANNER_DB") or DEFAULT_DB
     try:
         db.encode("utf-8")  # before any file is made: SQLAlchemy's URLs are text
