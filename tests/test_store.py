@@ -388,6 +388,21 @@ def test_protocol_add_of_an_invalid_file_writes_nothing(
 # ------------------------------------------------------------ CSV enrolment
 
 
+def test_csv_enrolment_answers_in_the_format_asked(
+    cli: Cli, db_path: Path, tmp_path: Path
+) -> None:
+    ok(cli("site", "add", "WUH", "--timezone", "Asia/Shanghai"))
+    path = tmp_path / "two.csv"
+    path.write_text(
+        "participant,protocol,arm,site,day1\n"
+        "B-001,ucmsc-dlc,G1,WUH,2026-03-02\nB-002,ucmsc-dlc,G2,WUH,2026-03-03\n"
+    )
+    answer = json.loads(ok(cli("enroll", "--csv", str(path), "--format", "json")))
+    assert answer == {"file": str(path), "enrolled": 2, "skipped": 0}
+    again = ok(cli("enroll", "--csv", str(path), "--skip-existing", "--format", "csv"))
+    assert again == f"file,enrolled,skipped\n{path},0,2\n"
+
+
 def test_csv_with_a_bom_and_crlf_lines(cli: Cli, db_path: Path, tmp_path: Path) -> None:
     ok(cli("site", "add", "WUH", "--timezone", "Asia/Shanghai"))
     path = tmp_path / "excel.csv"

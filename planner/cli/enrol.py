@@ -52,7 +52,7 @@ def enroll(
     if csv_file is not None:
         if participant or protocol_id or arm or site_code or day1 or weight_kg:
             raise click.UsageError("--csv enrols from the file alone; give no other values")
-        _enroll_csv(ctx, csv_file, skip_existing)
+        _enroll_csv(ctx, csv_file, skip_existing, fmt)
         return
     if skip_existing:
         raise click.UsageError("--skip-existing applies to --csv only")
@@ -75,13 +75,24 @@ def enroll(
     emit(render_visits(records, fmt))
 
 
-def _enroll_csv(ctx: click.Context, csv_file: str, skip_existing: bool) -> None:
+def _enroll_csv(ctx: click.Context, csv_file: str, skip_existing: bool, fmt: Format) -> None:
+    import json
+
     from planner.cli.tables import plural
 
     with progress_bar("planning visits") as progress:
         done = open_planner(ctx).enroll_file(
             csv_file, skip_existing=skip_existing, progress=progress
         )
+    if fmt != "table":  # one summary object (JSON) or row (CSV), not the prose
+        summary = {"file": csv_file, "enrolled": done.enrolled, "skipped": done.skipped}
+        if fmt == "json":
+            emit(json.dumps(summary, ensure_ascii=False, indent=2))
+        else:
+            from planner.cli.tables import render_csv
+
+            emit(render_csv(list(summary), [summary]))
+        return
     text = f"enrolled {plural(done.enrolled, 'participant')} from {csv_file}"
     if skip_existing:
         text += f" ({done.skipped} already enrolled, skipped)"
