@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from planner.cli.tables import safe_cell
+from planner.core.csvsafe import safe_cell
 
 Cli = Callable[..., Any]
 BUNDLED = Path(__file__).parent.parent / "planner" / "protocols" / "ucmsc-dlc.toml"
@@ -106,3 +106,12 @@ def test_numbers_stay_numbers(cli: Cli) -> None:
     rows = list(csv.DictReader(io.StringIO(ok(cli("schedule", "E-1", "--format", "csv")))))
     assert [row["study_day"] for row in rows][:2] == ["1", "5"]
     assert all(not row["visit_id"].startswith("'") for row in rows)
+
+
+@pytest.mark.parametrize("cell", ["-7", "+1.5e3", "=1+1", "-x", "@me", "\tx", "plain", "+1+1"])
+def test_every_csv_writer_neutralises_alike(cell: str) -> None:
+    """The command line's tables, the visit exports and the SDTM CSV: one rule."""
+    from planner.cli.tables import csv_value
+    from planner.core.sdtm.datasetjson import csv_cell
+
+    assert csv_value(cell) == csv_cell(cell) == safe_cell(cell)

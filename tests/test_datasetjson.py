@@ -191,8 +191,9 @@ def test_csv_has_the_same_columns_and_neutralises_formulas() -> None:
         ),
         (
             ("=HYPERLINK(1)", -7, 1002.01),
-            ("+1", None, 3001.0),
+            ("+1", None, 3001.0),  # text that is a plain number: read as one, runs nothing
             ("-x", 3, None),
+            ("+1+1", 4, None),
             ("@me", 0, 1.5),
             ("plain, with comma", 1, 2.0),
         ),
@@ -202,8 +203,9 @@ def test_csv_has_the_same_columns_and_neutralises_formulas() -> None:
     assert rows == [
         ["A", "N", "F"],
         ["'=HYPERLINK(1)", "-7", "1002.01"],
-        ["'+1", "", "3001"],
+        ["+1", "", "3001"],
         ["'-x", "3", ""],
+        ["'+1+1", "4", ""],
         ["'@me", "0", "1.5"],
         ["plain, with comma", "1", "2"],
     ]

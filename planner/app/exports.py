@@ -143,7 +143,7 @@ def csv_lines(found: Iterable[VisitRecord]) -> Iterator[bytes]:
     the ``csv`` module writes for ints and None); anything else through
     :func:`csv_value`.
     """
-    from planner.core.sdtm.datasetjson import FORMULA_STARTS  # the SDTM package: only for CSV
+    from planner.core.csvsafe import FORMULA_STARTS, safe_cell
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -157,7 +157,7 @@ def csv_lines(found: Iterable[VisitRecord]) -> Iterator[bytes]:
                 header = True
             writer.writerow(
                 [
-                    ("'" + value if value.startswith(FORMULA_STARTS) else value)
+                    (safe_cell(value) if value.startswith(FORMULA_STARTS) else value)
                     if type(value) is str
                     else ("true" if value else "false")
                     if type(value) is bool

@@ -17,20 +17,18 @@ import csv
 import io
 import json
 import os
-import re
 import shutil
 import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from planner.core.csvsafe import safe_cell
+
 #: The width when there is no terminal to ask.
 DEFAULT_WIDTH = 80
 #: Narrower terminals get this width anyway (and wrap).
 MIN_WIDTH = 40
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def terminal_width() -> int:
@@ -157,14 +155,3 @@ def csv_value(value: Any) -> Any:
     if isinstance(value, str):
         return safe_cell(value)
     return value
-
-
-def safe_cell(text: str) -> str:
-    """``text`` with a leading ``'`` if a spreadsheet would run it as a formula.
-
-    >>> safe_cell("=HYPERLINK(\\"http://x\\")"), safe_cell("-7"), safe_cell("a-b")
-    ('\\'=HYPERLINK("http://x")', '-7', 'a-b')
-    """
-    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
-        return "'" + text
-    return text

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from planner.core.csvsafe import safe_cell
 from planner.core.sdtm.dataset import Cell, Column, Dataset, Row
 
 DATASET_JSON_VERSION = "1.1.0"
 #: Leading characters that make a spreadsheet treat a cell as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +147,7 @@ def csv_cell(cell: Cell) -> str:
     if cell is None:
         return ""
     if isinstance(cell, str):
-        return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+        return safe_cell(cell)
     return str(json_value(cell))
 
 
