@@ -168,3 +168,47 @@ def test_first_use_of_an_empty_database_by_several_processes(
     for refused in (d for d in same if d.code):
         assert refused.stderr == "planner: error: site 'DUP' exists already\n"
     ok(run(postgres_url, "audit", "verify"))
+
+
+@pytest.mark.slow
+def test_two_enrolments_of_one_code_in_other_cases_at_once_make_one_participant(
+    postgres_url: str,
+) -> None:
+    """``Q-1`` and ``q-1`` at the same moment: a code not stored yet has no row
+    to lock, so both found no twin and both enrolled (one person, two
+    schedules). Enrolments take turns now; the second names the first."""
+    ok(run(postgres_url, "site", "add", "WUH", "--timezone", "UTC"))
+
+    def start(code: str) -> subprocess.Popen[str]:
+        argv = [
+            planner_script(),
+            "--db",
+            postgres_url,
+            "enroll",
+            code,
+            "--protocol",
+            "cs-huc-mscs",
+            "--arm",
+            "LOW",
+            "--site",
+            "WUH",
+            "--day1",
+            "2027-01-04",
+        ]
+        return subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env()
+        )  # fmt: skip
+
+    with stalled_commits(postgres_url) as waiting:
+        first = start("Q-1")
+        waiting(1)  # checked, waiting to append to the audit trail
+        second = start("q-1")
+        waiting(2)
+    outcomes = sorted(
+        (process.wait(timeout=TIMEOUT), process.communicate()[1]) for process in (first, second)
+    )
+    assert outcomes[0][0] == 0, outcomes
+    assert outcomes[1][0] == 2, outcomes
+    assert "differs from the enrolled 'Q-1' only in letter case" in outcomes[1][1], outcomes
+    assert rows(postgres_url, "SELECT code FROM participants") == [("Q-1",)]
+    ok(run(postgres_url, "audit", "verify"))

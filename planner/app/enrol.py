@@ -22,7 +22,7 @@ from planner.core.dates import check_day1
 from planner.core.enrolment import Enrolment, check_participant_code, parse_weight
 from planner.core.enrolment_csv import check_csv, stream_csv
 from planner.core.errors import Conflict, InputError
-from planner.store.repository import participants, sites
+from planner.store.repository import locks, participants, sites
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -97,6 +97,7 @@ def _enroll(
     """Check every row (writing nothing), then write them a batch at a time,
     all in one transaction."""
     with ctx.db.write() as session, session.begin():
+        locks.enrolments(session)  # codes are compared without case: one at a time
         ctx.lock(session, sites=rows.sites)
         checked = Checked({row.code: row for row in sites.all_sites(session)}, {})
         new = 0

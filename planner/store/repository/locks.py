@@ -10,10 +10,11 @@ afresh at every statement):
   (closings, capacities);
 - the participant row, ``FOR UPDATE`` by every write to the participant.
 
-Always in one order, so that two writes never wait for each other: sites
-before participants, each by ascending id; then the transaction-scoped
-advisory locks (storing a protocol version, then appending to the audit
-trail, :mod:`planner.store.repository.audit`).
+Always in one order, so that two writes never wait for each other: an
+enrolment first takes the enrolments' advisory lock (:func:`enrolments`);
+then sites before participants, each by ascending id; then the
+transaction-scoped advisory locks (storing a protocol version, then
+appending to the audit trail, :mod:`planner.store.repository.audit`).
 
 SQLite needs none of this: every writing transaction starts with
 ``BEGIN IMMEDIATE`` and holds the whole database until it ends.
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 #: Keys of the PostgreSQL advisory locks (the audit trail's is 7_170_017).
 MIGRATION_LOCK = 7_170_015
 PROTOCOL_LOCK = 7_170_016
+ENROLMENT_LOCK = 7_170_018
 #: Rows locked per statement, in ascending order across statements.
 BATCH = 500
 
@@ -96,6 +98,16 @@ def _site_ids(session: Session, codes: Collection[str]) -> Sequence[int]:
     if not codes:
         return []
     return session.scalars(select(Site.id).where(Site.code.in_(sorted(set(codes))))).all()
+
+
+def enrolments(session: Session) -> None:
+    """Take turns enrolling, until the transaction ends: first thing in an
+    enrolment's transaction (only enrolments take it, so no write waits on it
+    while holding what an enrolment waits for). Participant codes are compared
+    without letter case, and a code not stored yet has no row to lock: two
+    enrolments of ``Q-1`` and ``q-1`` at once would each find no twin."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ENROLMENT_LOCK})
 
 
 def protocol_versions(session: Session) -> None:
