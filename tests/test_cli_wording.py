@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult
+from tests.conftest import CliResult, dump
 
 Cli = Callable[..., CliResult]
 
@@ -152,3 +152,19 @@ def test_a_one_character_password_is_one_character(cli: Cli) -> None:
     result = cli("user", "add", "bob", "--role", "viewer", "--all-sites", "--password-stdin",
                  input="x\n")  # fmt: skip
     refused(result, "the password is 1 character long; it must have 12 to")
+
+
+@pytest.mark.parametrize(
+    ("reason", "says"),
+    [
+        ("a\x1b[31mb", "the reason holds the control character U+001B; remove it"),
+        ("x" * 2001, "the reason is 2001 characters long; at most 2000 are kept"),
+    ],
+)
+def test_a_reason_that_cannot_be_kept_is_refused_writing_nothing(
+    g1: Cli, db_path: Path, reason: str, says: str
+) -> None:
+    before = dump(db_path)
+    refused(g1("visit", "miss", "P1/FU/1", "--reason", reason), says)
+    refused(g1("participant", "withdraw", "P1", "--on", "2026-03-05", "--reason", reason), says)
+    assert dump(db_path) == before

@@ -726,3 +726,23 @@ def test_a_dose_is_a_finite_number(amount: str) -> None:
     assert broken != text
     with pytest.raises(ProtocolError, match="amount"):
         parse(broken, "dose.toml")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "place", "code"),
+    [
+        ('label = "Visit"', 'label = "Vi\\u0000sit"', "schedule[0].label", "0000"),
+        ('label = "Visit"', 'label = "Visit\\u0007"', "schedule[0].label", "0007"),
+        ('id = "demo"', 'id = "demo"\ndescription = "a\\u001b[31m"', "description", "001B"),
+    ],
+)
+def test_control_characters_in_text_are_refused(old: str, new: str, place: str, code: str) -> None:
+    """They would reach calendars, CSV cells and a PostgreSQL text column (which
+    refuses NUL with a driver's error naming no place in the file)."""
+    text = (HEAD + series()).replace(old, new, 1)
+    assert one_problem(text) == (place, f"holds the control character U+{code}; remove it")
+
+
+def test_line_breaks_and_tabs_in_a_description_are_kept() -> None:
+    text = (HEAD + series()).replace('id = "demo"', 'id = "demo"\ndescription = "a\\n\\tb"', 1)
+    assert parse(text, "demo.toml").description == "a\n\tb"

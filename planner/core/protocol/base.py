@@ -10,9 +10,10 @@ error messages (:mod:`planner.core.protocol.messages`) and the semantic checks
 from __future__ import annotations
 
 import re
-from typing import Literal
+import unicodedata
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 #: The most occurrences one series may have.
 MAX_OCCURRENCES = 500
@@ -36,3 +37,14 @@ class StrictModel(BaseModel):
 
     # strict: a TOML file says what it means; "yes" is not true and true is not 1.
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        """Text goes into calendars, CSV and databases (PostgreSQL refuses NUL):
+        no control characters but line breaks and tabs."""
+        if isinstance(value, str):
+            for char in value:
+                if unicodedata.category(char) == "Cc" and char not in "\n\t":
+                    raise ValueError(f"holds the control character U+{ord(char):04X}; remove it")
+        return value

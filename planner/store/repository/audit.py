@@ -10,6 +10,7 @@ appends take turns, so the last hash read is still the last when the rows land.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Generator, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -18,6 +19,7 @@ from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from planner.core.chain import FIELDS, GENESIS, row_hash
+from planner.core.errors import InputError
 from planner.store.models import AuditEntry
 from planner.store.repository import inserts
 
@@ -43,7 +45,14 @@ def entry(
     after: dict[str, Any] | None = None,
     reason: str | None = None,
 ) -> dict[str, Any]:
-    """One audit row, as the values to insert (its id and hash come in :func:`add`)."""
+    """One audit row, as the values to insert (its id and hash come in :func:`add`).
+
+    Every reason a use case records passes here, in its write transaction: one
+    that cannot be kept (a control character, which PostgreSQL refuses as NUL
+    and terminals run as escapes; more than :data:`MAX_REASON` characters) is
+    refused, and the transaction with it."""
+    if reason is not None:
+        _check_reason(reason)
     return {
         "at": at,
         "actor": actor,
@@ -54,6 +63,24 @@ def entry(
         "after": dump_json(after) if after is not None else None,
         "reason": reason,
     }
+
+
+#: The longest reason kept (a paragraph; a site closing's is shorter still).
+MAX_REASON = 2000
+
+
+def _check_reason(reason: str) -> None:
+    if len(reason) > MAX_REASON:
+        raise InputError(
+            f"the reason is {len(reason)} characters long; at most {MAX_REASON} are kept",
+            field="reason",
+        )
+    for char in reason:
+        if unicodedata.category(char) == "Cc" and char not in "\n\t":
+            raise InputError(
+                f"the reason holds the control character U+{ord(char):04X}; remove it",
+                field="reason",
+            )
 
 
 def add(session: Session, rows: Sequence[dict[str, Any]]) -> None:
