@@ -328,5 +328,6 @@ def test_a_database_from_a_newer_planner_is_refused_plainly(cli: Cli, db_path: P
         result = cli(*args)
         assert result.exit_code == 1
         assert "made by a newer planner" in result.stderr
+        assert "db upgrade" not in result.stderr  # which refuses it the same way
         assert len(result.stderr.splitlines()) == 1
     assert dump(db_path) == before

@@ -163,3 +163,24 @@ def test_the_models_partial_index_is_the_one_the_migrations_make(postgres_url: s
     condition = stored[SCHEDULED_INDEX]["dialect_options"]["postgresql_where"]
     assert re.sub(r"[()]|::text", "", condition) == "status = 'scheduled'"
     assert declared.endswith("WHERE status = 'scheduled'")
+
+
+def test_an_older_schema_on_postgres_is_refused_without_promising_a_copy(
+    cli: Cli, postgres_url: str
+) -> None:
+    """On a server ``db upgrade`` copies nothing: the refusal says to back up first."""
+    ok(cli("site", "add", "WUH", "--timezone", "UTC", db=postgres_url))
+    engine = create_engine(postgres_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0008'"))
+        result = cli("site", "list", db=postgres_url)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :head"), {"head": HEAD}
+            )
+        engine.dispose()
+    assert result.exit_code == 1
+    assert "back the database up with the server's own tools first" in result.stderr
+    assert "keeps a backup copy" not in result.stderr

@@ -139,7 +139,7 @@ def _openable(db: str | None, server: bool) -> None:
     except DatabaseDamaged:
         return  # the checks say where
     except SchemaError as error:
-        if error.field == "schema" or server:
+        if error.field in ("schema", "schema_newer") or server:
             raise
 
 

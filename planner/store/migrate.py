@@ -68,9 +68,14 @@ def ensure_current(url: URL, engine: Engine) -> None:
             _create(url, engine)
         return
     _refuse_newer(revision)
+    copy = (
+        "the upgrade keeps a backup copy"
+        if is_sqlite(url)
+        else "back the database up with the server's own tools first: the upgrade keeps no copy"
+    )
     raise SchemaError(
         f"the database schema is at revision {revision} but this planner needs {HEAD}; "
-        "it must be upgraded first (the upgrade keeps a backup copy)",
+        f"it must be upgraded first ({copy})",
         field="schema",
         value=revision,
     )
@@ -115,7 +120,7 @@ def _refuse_newer(revision: str) -> None:
         raise SchemaError(
             f"the database schema is at revision {revision}, which this planner does not "
             f"know (it knows up to {HEAD}): it was made by a newer planner; use that one",
-            field="schema",
+            field="schema_newer",
             value=revision,
         )
 
