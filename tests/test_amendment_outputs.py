@@ -83,3 +83,18 @@ def test_schedule_of_activities_of_the_amendment(amended: Cli, protocol: str) ->
     # Version 1 is the bundled file: the same table as before anything was stored.
     first = ok(amended("protocol", "show", protocol, "--matrix", "--version", "1")).stdout
     assert first == (GOLDEN / f"{protocol}-matrix.txt").read_text(encoding="utf-8")
+
+
+def test_a_rebaseline_that_moves_one_window_bound_names_only_that_bound(cli: Cli) -> None:
+    """A G2 infusion whose window grows on one side read "window None to ..."."""
+    ok(cli("site", "add", "NYC", "--timezone", "America/New_York"))
+    ok(cli("enroll", "NEW-1", "--protocol", "ucmsc-dlc", "--arm", "G2", "--site", "NYC",
+           "--day1", "2026-03-20"))  # fmt: skip
+    ok(cli("protocol", "add", str(AMENDED / "ucmsc-dlc-v2.toml")))
+    shown = ok(cli("participant", "rebaseline", "NEW-1", "--protocol", "ucmsc-dlc",
+                   "--to-version", "2", "--preview")).stdout  # fmt: skip
+    assert (
+        "  moved      NEW-1/INF/1  window end 2026-03-21 → 2026-03-22; time none → 09:00; "
+        "duration minutes none → 60"
+    ) in shown.splitlines()
+    assert "None" not in shown

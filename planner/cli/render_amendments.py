@@ -118,16 +118,23 @@ def change_line(change: VisitChange) -> str:
     parts = []
     if "target" in after:
         parts.append(f"{before['target']} → {after['target']}")
-    if "window_start" in after or "window_end" in after:
-        old = {"window_start": before.get("window_start"), "window_end": before.get("window_end")}
-        new = {key: after.get(key, old[key]) for key in old}
-        parts.append(f"{_window(old)} → {new['window_start']} to {new['window_end']}")
+    if "window_start" in after and "window_end" in after:
+        parts.append(f"{_window(before)} → {after['window_start']} to {after['window_end']}")
+    else:  # one bound moved: the change names only what it changed
+        for key in ("window_start", "window_end"):
+            if key in after:
+                parts.append(f"{key.replace('_', ' ')} {before.get(key)} → {after[key]}")
     for name in ("time", "duration_minutes", "kind"):
         if name in after:
-            parts.append(f"{name.replace('_', ' ')} {before.get(name)} → {after[name]}")
+            old, new = (_said(values.get(name)) for values in (before, after))
+            parts.append(f"{name.replace('_', ' ')} {old} → {new}")
     if after.get("deviation"):
         parts.append("now outside its window: a protocol deviation")
     return f"  moved      {change.visit}  {'; '.join(parts)}"
+
+
+def _said(value: Any) -> str:
+    return "none" if value is None else str(value)
 
 
 def _json_values(values: dict[str, Any]) -> dict[str, Any]:
