@@ -61,9 +61,10 @@ def db_restore(ctx: click.Context, backup: str) -> None:
 @db.command("check")
 @click.pass_context
 def db_check(ctx: click.Context) -> None:
-    """Check the database: SQLite's integrity_check and foreign_key_check,
-    every stored value readable, the audit trail's hash chain (every visit and
-    participant against it), its append-only triggers, and the protocols' facts.
+    """Check the database: on SQLite, integrity_check, foreign_key_check and
+    every stored value readable (a server checks its own pages); everywhere, the
+    audit trail's hash chain (every visit, participant, site and protocol source
+    against it), its append-only triggers, and the protocols' facts.
 
     Prints what each check found; exits 0 when all is well, 1 otherwise.
     Reads only; a file that does not exist is not created.
