@@ -388,9 +388,7 @@ def test_protocol_add_of_an_invalid_file_writes_nothing(
 # ------------------------------------------------------------ CSV enrolment
 
 
-def test_csv_enrolment_answers_in_the_format_asked(
-    cli: Cli, db_path: Path, tmp_path: Path
-) -> None:
+def test_csv_enrolment_answers_in_the_format_asked(cli: Cli, db_path: Path, tmp_path: Path) -> None:
     ok(cli("site", "add", "WUH", "--timezone", "Asia/Shanghai"))
     path = tmp_path / "two.csv"
     path.write_text(
