@@ -10,10 +10,11 @@ error messages (:mod:`planner.core.protocol.messages`) and the semantic checks
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
+
+from planner.core.texts import control_character
 
 #: The most occurrences one series may have.
 MAX_OCCURRENCES = 500
@@ -43,8 +44,6 @@ class StrictModel(BaseModel):
     def _no_control_characters(cls, value: Any) -> Any:
         """Text goes into calendars, CSV and databases (PostgreSQL refuses NUL):
         no control characters but line breaks and tabs."""
-        if isinstance(value, str):
-            for char in value:
-                if unicodedata.category(char) == "Cc" and char not in "\n\t":
-                    raise ValueError(f"holds the control character U+{ord(char):04X}; remove it")
+        if isinstance(value, str) and (found := control_character(value)) is not None:
+            raise ValueError(f"holds the control character {found}; remove it")
         return value

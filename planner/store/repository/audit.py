@@ -10,7 +10,6 @@ appends take turns, so the last hash read is still the last when the rows land.
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Generator, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from planner.core.chain import FIELDS, GENESIS, row_hash
 from planner.core.errors import InputError
+from planner.core.texts import control_character
 from planner.store.models import AuditEntry
 from planner.store.repository import inserts
 
@@ -75,12 +75,10 @@ def _check_reason(reason: str) -> None:
             f"the reason is {len(reason)} characters long; at most {MAX_REASON} are kept",
             field="reason",
         )
-    for char in reason:
-        if unicodedata.category(char) == "Cc" and char not in "\n\t":
-            raise InputError(
-                f"the reason holds the control character U+{ord(char):04X}; remove it",
-                field="reason",
-            )
+    found = control_character(reason)
+    if found is not None:
+        why = f"the reason holds the control character {found}; remove it"
+        raise InputError(why, field="reason")
 
 
 def add(session: Session, rows: Sequence[dict[str, Any]]) -> None:
