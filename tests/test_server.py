@@ -357,6 +357,24 @@ def test_serve_on_a_port_in_use_or_an_unknown_host_says_so_in_one_line(tmp_path:
             ), args
 
 
+def test_a_request_path_cannot_forge_log_lines_or_drive_the_terminal(tmp_path: Path) -> None:
+    """The access log shows the caller's path escaped: %0A would start a forged
+    line, %1B reach the terminal of whoever reads the log, %22 end the request."""
+    db = str(tmp_path / "planner.db")
+    forged = '2026-01-01 10:00:00,000 127.0.0.1 "POST /participants/WUH-001/complete HTTP/1.1" 200'
+    with serving(db, tmp_path / "server.log") as server:
+        assert_not_found(server.get("/x%0A" + forged.replace(" ", "%20").replace('"', "%22")))
+        assert_not_found(server.get("/y%1B[2J%1B[31mRED%00"))
+    output = server.output.read_bytes()
+    assert b"\x1b" not in output and b"\x00" not in output
+    lines = output.decode().splitlines()
+    assert not any(line.startswith("2026-01-01 10:00:00,000") for line in lines)
+    logged = [line for line in lines if '"GET /x' in line or '"GET /y' in line]
+    assert len(logged) == 2, lines
+    assert "\\n2026-01-01 10:00:00,000 127.0.0.1 \\x22POST /participants" in logged[0]
+    assert "/y\\x1b[2J\\x1b[31mRED\\x00 HTTP/1.1" in logged[1]
+
+
 def test_gzip_is_deterministic() -> None:
     body = b"BEGIN:VCALENDAR\r\n" * 200
     assert gzip.compress(body, 6, mtime=0) == gzip.compress(body, 6, mtime=0)

@@ -10,10 +10,10 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from planner.cli.render import Format, render_rows, table
-from planner.cli.tables import printable
 from planner.core.errors import InputError
 from planner.core.protocol import StudyProtocol
 from planner.core.schedule import add_months, expand
+from planner.core.texts import printable
 
 if TYPE_CHECKING:
     from planner.app import SiteInfo

@@ -19,11 +19,11 @@ import json
 import os
 import shutil
 import sys
-import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from planner.core.csvsafe import safe_cell
+from planner.core.texts import printable
 
 #: The width when there is no terminal to ask.
 DEFAULT_WIDTH = 80
@@ -36,21 +36,6 @@ def terminal_width() -> int:
     if "COLUMNS" not in os.environ and not sys.stdout.isatty():
         return DEFAULT_WIDTH
     return max(MIN_WIDTH, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
-
-
-def printable(text: str) -> str:
-    """``text`` with control and format characters escaped (``\\x1b``, ``\\n``), so
-    stored text (a reason, a label, an actor) cannot move the cursor, recolour
-    or rewrite a terminal, nor fake a line of its own."""
-    if text.isprintable():
-        return text
-    return "".join(_escaped(char) for char in text)
-
-
-def _escaped(char: str) -> str:
-    if char.isprintable() or unicodedata.category(char) == "Zs":
-        return char
-    return char.encode("unicode_escape").decode("ascii")
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from planner.core.feeds import redact
+from planner.core.texts import printable
 
 ACCESS_LOG = logging.getLogger("planner.access")
 
@@ -53,7 +54,10 @@ def setup_access_log(enabled: bool) -> None:
 def access_line(scope: Scope, status: int, size: int, seconds: float) -> str:
     client = scope.get("client") or ("-", 0)
     version = scope.get("http_version", "1.1")
-    request = f"{scope.get('method', '-')} {redact(scope.get('path', ''))} HTTP/{version}"
+    # Escaped: a path is the caller's text (%0A would start a forged line, %1B drive
+    # the terminal of whoever reads the log); a quote would end the request early.
+    path = printable(redact(scope.get("path", ""))).replace('"', "\\x22")
+    request = f"{printable(str(scope.get('method', '-')))} {path} HTTP/{version}"
     return f'{client[0]} "{request}" {status} {size} {seconds * 1000:.1f}ms'
 
 
