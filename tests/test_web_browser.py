@@ -311,5 +311,11 @@ def test_the_pages_on_a_phone(chromium: Any, site: tuple[Seeded, Server], axe_so
         page.goto(base(server) + path)
         page.wait_for_load_state("networkidle")
         no_sideways_scrolling(page)
+        # A cell's label stands apart from its value ("Outside window3" it read).
+        gaps = page.evaluate(
+            "() => [...document.querySelectorAll('td[data-label], tbody th[data-label]')]"
+            ".map(cell => getComputedStyle(cell, '::before').marginRight)"
+        )
+        assert all(gap not in ("", "0px") for gap in gaps), (path, gaps)
     assert errors == []
     narrow.close()
