@@ -176,6 +176,11 @@ def test_bad_parameters_are_400_naming_the_parameter(site: tuple[Seeded, Server]
         ("audit", {"from": "2026-13-01"}, "from"),
         ("audit", {"from": "2026-12-06", "to": "2026-12-05"}, "to"),
         ("audit", {"visit": "WUH-001/INF/1"}, "visit"),
+        # Given with no value: not "everything", as on the command line.
+        ("audit", {"participant": ""}, "participant"),
+        ("due", {"site": ""}, "site"),
+        ("upcoming", {"from": " "}, "from"),
+        ("participants", {"status": ""}, "status"),
     ):
         answer = root.get(f"/api/v1/{path}", params=query)
         assert answer.status_code == 400, (path, query, answer.text)

@@ -47,6 +47,7 @@ Query = dict[str, str]
 
 def _judged_filters(query: Query) -> dict[str, Any]:
     params.only(query, ("site", "as_of", "protocol", "arm", "kind"))
+    params.not_empty(query, ("site", "as_of", "protocol", "arm", "kind"))
     return {
         "as_of": params.day("as_of", query.get("as_of")),
         **{name: params.text(query, name) for name in ("site", "protocol", "arm", "kind")},
@@ -63,6 +64,7 @@ def overdue(view: SiteView, query: Query) -> list[Row]:
 
 def upcoming(view: SiteView, query: Query) -> list[Row]:
     params.only(query, ("site", "from", "days", "protocol", "arm", "kind"))
+    params.not_empty(query, ("site", "from", "days", "protocol", "arm", "kind"))
     start = params.day("from", query.get("from"))
     days = params.number("days", query.get("days", "14"), 1, MAX_DAYS)
     names = ("site", "protocol", "arm", "kind")
@@ -71,6 +73,7 @@ def upcoming(view: SiteView, query: Query) -> list[Row]:
 
 def participants(view: SiteView, query: Query) -> list[Row]:
     params.only(query, ("site", "protocol", "status"))
+    params.not_empty(query, ("site", "protocol", "status"))
     names = ("site", "protocol", "status")
     return participant_rows(view.participants(**{n: params.text(query, n) for n in names}))
 
@@ -82,6 +85,7 @@ def schedule(view: SiteView, query: Query, code: str) -> list[Row]:
 
 def audit(view: SiteView, query: Query) -> list[Row]:
     params.only(query, ("participant", "from", "to"))
+    params.not_empty(query, ("participant", "from", "to"))
     first, last = (params.day(name, query.get(name)) for name in ("from", "to"))
     if first is not None and last is not None and last < first:
         raise InputError(f"to ({last}) is before from ({first})", field="to", value=str(last))

@@ -83,6 +83,17 @@ def only(query: Mapping[str, str], known: tuple[str, ...]) -> None:
         )
 
 
+def not_empty(query: Mapping[str, str], names: tuple[str, ...]) -> None:
+    """Refuse a parameter given with no value (the JSON API): ``site=`` is not
+    "every site", as ``--site ""`` is not on the command line; a script that
+    builds ``?participant=$CODE`` from an empty variable must not get everyone's."""
+    for name in names:
+        if name in query and not query[name].strip():
+            raise InputError(
+                f"{name} is empty; give a value, or leave the parameter out", field=name
+            )
+
+
 def text(query: Mapping[str, str], name: str) -> str | None:
     """A text parameter, None when absent or empty."""
     return query.get(name) or None
