@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
@@ -365,3 +366,28 @@ def test_a_kind_typed_at_another_site_is_not_shown(site: tuple[Seeded, Server]) 
     assert said == "unknown kind 'nyc-secret-kind'" and "nyc-secret-kind" not in kinds
     root = logged_in(server, "root")  # every site: the kind is there
     assert "nyc-secret-kind" in root.get("/upcoming").text
+
+
+def test_a_visit_whose_window_has_not_opened_offers_no_missed_button(
+    site: tuple[Seeded, Server],
+) -> None:
+    """One wrong row clicked recorded a miss months ahead (a survival call in two
+    years); the page offers "Missed" once a visit's window has opened."""
+    seeded, server = site
+    page = logged_in(server, "alice").get("/participants/WUH-002").text
+    rows = {
+        match.group(1): match.group(2)
+        for match in re.finditer(r'<tr data-visit="([^"]+)"(.*?)</tr>', page, flags=re.DOTALL)
+    }
+    opened = {v for v, _, start in _windows(seeded.db, "WUH-002") if start <= seeded.today}
+    assert "WUH-002/INF/1" in opened and "WUH-002/FU/5" not in opened
+    for visit, row in rows.items():
+        if "Record" not in row:
+            continue
+        assert ('class="act miss"' in row) == (visit in opened), visit
+    assert "Missed: once its window opens," in rows["WUH-002/FU/5"]
+
+
+def _windows(db: str, code: str) -> list[tuple[str, str, date]]:
+    with Planner(db, actor="test") as api:
+        return [(r.visit_id, r.status, r.window_start) for r in api.schedule(code)]
