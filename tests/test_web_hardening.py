@@ -391,3 +391,15 @@ def test_a_visit_whose_window_has_not_opened_offers_no_missed_button(
 def _windows(db: str, code: str) -> list[tuple[str, str, date]]:
     with Planner(db, actor="test") as api:
         return [(r.visit_id, r.status, r.window_start) for r in api.schedule(code)]
+
+
+def test_the_audit_page_refuses_a_range_that_ends_before_it_starts(
+    site: tuple[Seeded, Server],
+) -> None:
+    """It showed "0 entries"; the API answers 400 for the same question."""
+    _, server = site
+    alice = logged_in(server, "alice")
+    answer = alice.get("/audit?from=2026-12-07&to=2026-12-01")
+    assert answer.status_code == 400
+    assert "to (2026-12-01) is before from (2026-12-07)" in answer.text
+    assert alice.get("/audit?from=2026-12-01&to=2026-12-07").status_code == 200

@@ -86,9 +86,7 @@ def schedule(view: SiteView, query: Query, code: str) -> list[Row]:
 def audit(view: SiteView, query: Query) -> list[Row]:
     params.only(query, ("participant", "from", "to"))
     params.not_empty(query, ("participant", "from", "to"))
-    first, last = (params.day(name, query.get(name)) for name in ("from", "to"))
-    if first is not None and last is not None and last < first:
-        raise InputError(f"to ({last}) is before from ({first})", field="to", value=str(last))
+    first, last = params.day_range(query)
     return audit_rows(view.audit(params.text(query, "participant"), first, last))
 
 

@@ -83,6 +83,14 @@ def only(query: Mapping[str, str], known: tuple[str, ...]) -> None:
         )
 
 
+def day_range(query: Mapping[str, str]) -> tuple[date | None, date | None]:
+    """``from`` and ``to`` (either may be left out); 400 when ``to`` is before ``from``."""
+    first, last = day("from", query.get("from")), day("to", query.get("to"))
+    if first is not None and last is not None and last < first:
+        raise InputError(f"to ({last}) is before from ({first})", field="to", value=str(last))
+    return first, last
+
+
 def not_empty(query: Mapping[str, str], names: tuple[str, ...]) -> None:
     """Refuse a parameter given with no value (the JSON API): ``site=`` is not
     "every site", as ``--site ""`` is not on the command line; a script that

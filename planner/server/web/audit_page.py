@@ -22,8 +22,7 @@ SHOWN = 500
 
 def _audit(view: SiteView, query: dict[str, str]) -> dict[str, Any]:
     participant = params.text(query, "participant")
-    start = params.day("from", query.get("from"))
-    end = params.day("to", query.get("to"))
+    start, end = params.day_range(query)
     entries = view.audit(participant, start, end)
     newest = list(reversed(entries))[:SHOWN]
     rows = [(e, change_text(e.before, e.after)) for e in newest]
