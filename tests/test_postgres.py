@@ -184,3 +184,19 @@ def test_an_older_schema_on_postgres_is_refused_without_promising_a_copy(
     assert result.exit_code == 1
     assert "back the database up with the server's own tools first" in result.stderr
     assert "keeps a backup copy" not in result.stderr
+
+
+def test_a_rolled_back_write_is_no_broken_trail_on_postgres(cli: Cli, postgres_url: str) -> None:
+    """A rebaseline preview appends audit rows and rolls back; the sequence it
+    moved does not move back on PostgreSQL, and verify called the trail cut
+    ("audit row 4: removed ... ids up to 9 were handed out")."""
+    amended = Path(__file__).parent / "fixtures" / "amendments" / "cs-huc-mscs-v2.toml"
+    ok(cli("site", "add", "WUH", "--timezone", "Asia/Shanghai", db=postgres_url))
+    ok(cli("enroll", "W-001", "--protocol", "cs-huc-mscs", "--arm", "LOW", "--site", "WUH",
+           "--day1", "2026-01-05", db=postgres_url))  # fmt: skip
+    ok(cli("protocol", "add", str(amended), db=postgres_url))
+    ok(cli("participant", "rebaseline", "W-001", "--protocol", "cs-huc-mscs", "--to-version",
+           "2", "--preview", db=postgres_url))  # fmt: skip
+    assert ok(cli("audit", "verify", db=postgres_url)).stdout.startswith("audit trail intact")
+    ok(cli("visit", "add", "W-001", "--on", "2026-02-01", "--label", "AE", db=postgres_url))
+    assert ok(cli("audit", "verify", db=postgres_url)).stdout.startswith("audit trail intact")
