@@ -71,3 +71,19 @@ def test_a_protocol_changed_without_an_audit_row_is_named(
     assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact")
     tamper(db_path, "PRAGMA foreign_keys = OFF", statement)
     broken(cli("audit", "verify"), says)
+
+
+def test_a_protocol_version_stored_behind_planners_back_is_named(cli: Cli, db_path: Path) -> None:
+    """A copy of version 1 inserted as version 2 (another dose, facts to match):
+    a rebaseline would move participants onto it and vouch for it."""
+    scenario(cli)
+    tamper(
+        db_path,
+        "INSERT INTO protocol_versions (protocol_id, version, fingerprint, title, source, facts,"
+        " created_at) SELECT protocol_id, 2, 'forged', title, source, facts,"
+        " datetime('now') FROM protocol_versions WHERE protocol_id = 'ucmsc-dlc'",
+    )
+    broken(
+        cli("audit", "verify"),
+        "protocol ucmsc-dlc v2 was stored without an audit row",
+    )

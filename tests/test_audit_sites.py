@@ -64,6 +64,11 @@ def test_sites_as_their_commands_left_them_verify_intact(cli: Cli) -> None:
         ("INSERT INTO sites (code, name, timezone, created_at, closed_weekdays) VALUES"
          " ('PAR', '', 'Europe/Paris', '2026-12-01 00:00:00', '')",
          "site PAR has no audit row (added without one)"),
+        # A visit moved to another site: it leaves WUH's lists and calendars for NYC's.
+        ("UPDATE visits SET site_id = (SELECT id FROM sites WHERE code = 'NYC') WHERE id ="
+         " (SELECT v.id FROM visits v JOIN participants p ON p.id = v.participant_id"
+         " WHERE p.code = 'WUH-002' AND v.event = 'FU' AND v.occurrence = 1)",
+         "visit WUH-002/FU/1 is stored at site NYC, but its participant is at WUH"),
     ],
 )  # fmt: skip
 def test_a_site_changed_without_an_audit_row_is_named(

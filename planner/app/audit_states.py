@@ -6,6 +6,8 @@ behind planner's back, whatever their revision says:
 - a visit an audit row changed (or added) holds the values the last such row
   set (:func:`~planner.core.chain.audited_state`; an added one, until changed,
   is scheduled, not done and no deviation, as every added visit starts);
+- every visit is at its participant's site (a visit moved to another site
+  leaves one site's lists and calendars for another's);
 - the visits planned at enrolment, each put back to its values before its
   first audited change (:func:`~planner.core.chain.as_enrolled`), are the ones
   the enrolment's audit row vouches for (its ``plan``,
@@ -102,6 +104,15 @@ class Trail:
 def first_problem(session: Session) -> tuple[str, str] | None:
     """The first visit (or participant) whose stored visits the trail
     contradicts, and why; None when every one agrees."""
+    away = visits.away_from_participant_site(session)
+    if away is not None:
+        code, event, number, at, home = away
+        name = visit_id(code, event, number)
+        why = (
+            f"visit {name} is stored at site {at}, but its participant is at {home} "
+            "(changed without an audit row)"
+        )
+        return name, why
     with closing(audit.participant_rows(session)) as rows:
         for group in _groups(rows, BATCH):
             problem = _check(session, group)

@@ -6,8 +6,11 @@ the protocol version's stored source (``source_sha256``,
 has that digest was edited behind planner's back (a dose, a label, a window:
 what visit records and exports show of it). Each such version's stored facts
 (what records take from it, :mod:`planner.core.facts`) must also be those of
-its source, as ``planner db check`` finds them. Versions stored before these
-rows recorded the digest are checked by ``db check`` only.
+its source, as ``planner db check`` finds them. A version stored since the
+first such row and named by none was stored behind planner's back (a copy of
+version 1 with another dose, say, that a rebaseline would then vouch for).
+Versions stored before these rows recorded the digest are checked by ``db
+check`` only.
 """
 
 from __future__ import annotations
@@ -46,6 +49,14 @@ def first_problem(session: Session) -> tuple[str, str] | None:
             key = (str(values.get("protocol")), int(values.get("version") or 0))
             vouched.setdefault(key, values["source_sha256"])
     stored = {(p, v): (source, facts) for p, v, source, facts in protocols.stored_facts(session)}
+    since = audit.first_source_digest_at(session)
+    for protocol_id, version, created in protocols.stored_at(session):
+        if since is not None and created >= since and (protocol_id, version) not in vouched:
+            name = f"{protocol_id} v{version}"
+            return name, (
+                f"protocol {name} was stored without an audit row (every version stored "
+                "since planner records sources is named by its protocol-add or enrolment row)"
+            )
     for (protocol_id, version), digest in sorted(vouched.items()):
         name = f"{protocol_id} v{version}"
         if (protocol_id, version) not in stored:

@@ -259,3 +259,13 @@ def source_digests(session: Session) -> list[str]:
         .order_by(AuditEntry.id)
     )
     return [str(after) for after in session.scalars(query)]
+
+
+def first_source_digest_at(session: Session) -> datetime | None:
+    """When planner first recorded a protocol source's digest (None: never)."""
+    query = select(func.min(AuditEntry.at)).where(
+        AuditEntry.action.in_(("enroll", "protocol-add")),
+        AuditEntry.after.like('%"source_sha256"%'),
+    )
+    found = session.execute(query).scalar()
+    return found if isinstance(found, datetime) else None

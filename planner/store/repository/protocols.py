@@ -96,3 +96,11 @@ def stored_facts(session: Session) -> list[tuple[str, int, str, str]]:
         ProtocolVersion.facts,
     ).order_by(ProtocolVersion.protocol_id, ProtocolVersion.version)
     return [(row[0], row[1], row[2], row[3]) for row in session.execute(query)]
+
+
+def stored_at(session: Session) -> list[tuple[str, int, datetime]]:
+    """Protocol id, version and when it was stored, of every stored version."""
+    query = select(
+        ProtocolVersion.protocol_id, ProtocolVersion.version, ProtocolVersion.created_at
+    ).order_by(ProtocolVersion.id)
+    return [(row[0], row[1], row[2]) for row in session.execute(query)]

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from planner.core.visits import VisitId
 from planner.store.models import Participant, Site, Visit, visits_table
@@ -156,3 +156,22 @@ def revisions(session: Session) -> Generator[tuple[str, str, int, int]]:
             yield str(code), str(event), int(occurrence), int(revision)
     finally:
         result.close()  # a server-side cursor, when the caller stops early
+
+
+def away_from_participant_site(session: Session) -> tuple[str, str, int, str, str] | None:
+    """A visit stored at another site than its participant's (none is ever
+    written so): code, series, occurrence, the visit's site, the participant's."""
+    visit_site = aliased(Site)
+    query = (
+        select(Participant.code, Visit.event, Visit.occurrence, visit_site.code, Site.code)
+        .join(Participant, Participant.id == Visit.participant_id)
+        .join(Site, Site.id == Participant.site_id)
+        .join(visit_site, visit_site.id == Visit.site_id)
+        .where(Visit.site_id != Participant.site_id)
+        .order_by(Participant.code, Visit.event, Visit.occurrence)
+        .limit(1)
+    )
+    row = session.execute(query).first()
+    return (
+        None if row is None else (str(row[0]), str(row[1]), int(row[2]), str(row[3]), str(row[4]))
+    )
