@@ -16,7 +16,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from planner.app import audit_states, protocol_states, site_states
+from planner.app import access_states, audit_states, protocol_states, site_states
 from planner.core.chain import revision_mismatches, walk
 from planner.core.visits import visit_id
 from planner.store.checks import existing_file
@@ -80,6 +80,7 @@ def verify(db: str | None) -> AuditCheck:
                 or audit_states.first_problem(session)
                 or site_states.first_problem(session)
                 or protocol_states.first_problem(session)
+                or access_states.first_problem(session)
             )
             if problem is not None:
                 name, why = problem

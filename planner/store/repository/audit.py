@@ -240,9 +240,14 @@ SITE_ACTIONS = ("site-add", "site-close", "site-capacity")
 
 def site_rows(session: Session) -> list[tuple[str, str | None]]:
     """(action, ``after``) of every row that set a site's values, in id order."""
+    return rows_of(session, SITE_ACTIONS)
+
+
+def rows_of(session: Session, actions: Sequence[str]) -> list[tuple[str, str | None]]:
+    """(action, ``after``) of every row of these actions, in id order."""
     query = (
         select(AuditEntry.action, AuditEntry.after)
-        .where(AuditEntry.action.in_(SITE_ACTIONS))
+        .where(AuditEntry.action.in_(actions))
         .order_by(AuditEntry.id)
     )
     return [(str(action), after) for action, after in session.execute(query)]

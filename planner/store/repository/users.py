@@ -154,3 +154,13 @@ def live_tokens(session: Session, user_ids: Iterable[int]) -> dict[int, int]:
     for (user,) in session.execute(query):
         found[user] += 1
     return found
+
+
+def tokens(session: Session) -> list[tuple[int, str, bool]]:
+    """Every API token: its id, its user's name, whether it is revoked."""
+    query = (
+        select(ApiToken.id, User.name, ApiToken.revoked_at.is_not(None))
+        .join(User, User.id == ApiToken.user_id)
+        .order_by(ApiToken.id)
+    )
+    return [(int(i), str(name), bool(revoked)) for i, name, revoked in session.execute(query)]
