@@ -168,3 +168,17 @@ def test_a_reason_that_cannot_be_kept_is_refused_writing_nothing(
     refused(g1("visit", "miss", "P1/FU/1", "--reason", reason), says)
     refused(g1("participant", "withdraw", "P1", "--on", "2026-03-05", "--reason", reason), says)
     assert dump(db_path) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        ((), "missing command: audit, capacity, conflicts, db, "),
+        (("visit",), "missing command: add, complete, miss, move, undo (see `main visit --help`)"),
+    ],
+)
+def test_a_group_without_its_command_names_the_commands_on_one_line(
+    cli: Cli, args: tuple[str, ...], says: str
+) -> None:
+    refused(cli(*args), says)
+    assert len(cli(*args).stderr.splitlines()) == 1

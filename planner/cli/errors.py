@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import NoReturn
+from typing import NoReturn, cast
 
 import click
 
@@ -157,6 +157,12 @@ def report(error: BaseException) -> NoReturn:
     """Print ``error`` as one line and exit; never a traceback."""
     if isinstance(error, KeyboardInterrupt | click.exceptions.Abort):
         fail("interrupted", 130)
+    if _missing_command(error):
+        # A group without its command (`planner visit`): name the commands on one
+        # line, not the whole help flattened into one.
+        ctx = cast(click.Context, cast(click.UsageError, error).ctx)
+        names = cast(click.Group, ctx.command).list_commands(ctx)
+        fail(f"missing command: {', '.join(names)} (see `{ctx.command_path} --help`)", 2)
     if isinstance(error, click.ClickException):
         message = " ".join(error.format_message().split())
         if isinstance(error, click.UsageError) and error.ctx is not None:
@@ -169,6 +175,17 @@ def report(error: BaseException) -> NoReturn:
     if _is_database_failure(error):
         fail(f"database error: {_first_line(getattr(error, 'orig', error))}", 1)
     fail(f"unexpected {type(error).__name__}: {_first_line(error)}", 1)
+
+
+def _missing_command(error: BaseException) -> bool:
+    """``planner visit`` alone, or ``planner --db F`` alone."""
+    if not isinstance(error, click.UsageError) or error.ctx is None:
+        return False
+    if not isinstance(error.ctx.command, click.Group):
+        return False
+    return isinstance(error, click.exceptions.NoArgsIsHelpError) or (
+        error.format_message().strip() == "Missing command."
+    )
 
 
 def _first_line(error: BaseException) -> str:
