@@ -57,6 +57,8 @@ def test_sites_as_their_commands_left_them_verify_intact(cli: Cli) -> None:
          "site WUH: the closing 2026-10-01 to 2026-10-07 is audited but no longer stored"),
         ("UPDATE site_capacity SET per_day = 60 WHERE kind = 'infusion'",
          "site WUH: the cap on infusion is 60, but its last audit row set 6"),
+        ("UPDATE site_capacity SET per_day = 0 WHERE kind = 'infusion'",
+         "site WUH: the cap on infusion is 0, but its last audit row set 6"),
         ("DELETE FROM site_capacity WHERE kind = 'infusion'",
          "site WUH: the cap on infusion is none, but its last audit row set 6"),
         (f"INSERT INTO site_capacity (site_id, kind, per_day) VALUES ({WUH}, 'call', 1)",

@@ -82,7 +82,12 @@ def _caps_problem(
         said, held = audited.get((code, kind)), stored.get((code, kind))
         if said != held:
             return code, (
-                f"site {code}: the cap on {kind} is {held or 'none'}, but its last audit row "
-                f"set {said or 'none'} (changed without an audit row)"
+                f"site {code}: the cap on {kind} is {_cap(held)}, but its last audit row "
+                f"set {_cap(said)} (changed without an audit row)"
             )
     return None
+
+
+def _cap(per_day: int | None) -> str:
+    """A stored cap as read: none (no row), else its number (0 included)."""
+    return "none" if per_day is None else str(per_day)
