@@ -315,3 +315,15 @@ def test_demo_refuses_a_real_database_and_bad_options_writing_nothing(
     assert len(result.stderr.splitlines()) == 1
     assert dump(db_path) == before
     assert (tmp_path / "notes.txt").read_text() == "a coordinator's notes"
+
+
+def test_demo_runs_again_on_its_database_after_more_was_added(
+    cli: Cli, db_path: Path, tmp_path: Path
+) -> None:
+    out = str(tmp_path / "out")
+    ok(cli("demo", "--out", out, "--today", "2026-03-05"))
+    ok(cli("site", "add", "BER", "--timezone", "Europe/Berlin"))
+    ok(cli("enroll", "BER-001", "--protocol", "ucmsc-dlc", "--arm", "G1", "--site", "BER",
+           "--day1", "2026-03-02"))  # fmt: skip
+    again = ok(cli("demo", "--out", out, "--today", "2026-03-05"))
+    assert "0 participants enrolled (12 were there already)" in again.stdout

@@ -91,7 +91,7 @@ def run_demo(
     today = today or planner.today("UTC")
     _check_today(today)
     _check_out(out_dir)
-    _check_demo_database(planner, today)
+    _check_demo_database(planner)
     existing = {site.code for site in planner.sites()}
     for code, zone, name in SITES:
         if code not in existing:
@@ -154,25 +154,22 @@ def _check_out(out_dir: str) -> None:
         ) from None
 
 
-def _check_demo_database(planner: Planner, today: date) -> None:
-    """Refuse a database holding anything the demo did not make."""
+def _check_demo_database(planner: Planner) -> None:
+    """Refuse a database the demo did not make that holds anything: a site, a
+    participant or a user. One it made (a demo site is there, with the demo's
+    name and zone) may have had more added since, and takes the demo again."""
     from planner.core.errors import Conflict
 
-    sites = {code: (zone, name) for code, zone, name in SITES}
-    others = [s.code for s in planner.sites() if sites.get(s.code) != (s.timezone, s.name)]
-    demo_people = {
-        (e.participant, e.protocol, e.arm, e.site) for e in demo_enrolments(planner, today)
-    }
-    others += [
-        p.participant
-        for p in planner.participants()
-        if (p.participant, p.protocol, p.arm, p.site) not in demo_people
-    ]
-    others += [u.name for u in planner.users.list() if u.name != DEMO_USER]
-    if others:
+    demo_sites = {code: (zone, name) for code, zone, name in SITES}
+    sites = planner.sites()
+    if any(demo_sites.get(s.code) == (s.timezone, s.name) for s in sites):
+        return
+    held = [s.code for s in sites] + [u.name for u in planner.users.list()]
+    held += [p.participant for p in planner.participants()]
+    if held:
         raise Conflict(
             "planner demo enrols made-up participants and adds a login: it runs only on an "
-            f"empty database or one it made, and this one holds {others[0]!r}; "
+            f"empty database or one it made, and this one holds {held[0]!r}; "
             "give it another with --db (for example --db demo.db)",
             field="db",
         )
