@@ -7,7 +7,11 @@ an SQLite file aside (with SQLite's online backup, so WAL content is kept).
 
 from __future__ import annotations
 
+import fcntl
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -126,28 +130,57 @@ def _refuse_newer(revision: str) -> None:
 
 
 def upgrade(url: URL, *, backup: bool = True, now: datetime | None = None) -> str | None:
-    """Upgrade to HEAD; return the path of the backup made, if any."""
+    """Upgrade to HEAD; return the path of the backup made, if any.
+
+    Upgrades of one database take turns (PostgreSQL: an advisory lock; an
+    SQLite file: :func:`_in_turn`), and a later one finds the work done: two
+    at once ran the same migrations twice ("expected to match one row when
+    updating '0005' to '0006'")."""
     if url.get_backend_name() == "postgresql":
         _upgrade_in_turn(url)
         return None
+    path = sqlite_path(url)
+    if _revision(url) == HEAD:  # the usual case: no lock file made
+        return None
+    with _in_turn(path):
+        revision = _revision(url)  # again: another upgrade may have done it meanwhile
+        if revision == HEAD:
+            return None
+        if revision is not None:
+            _refuse_newer(revision)
+        copy = None
+        if backup and revision is not None and path is not None:
+            stamp = (now or datetime.now()).strftime("%Y%m%dT%H%M%S")
+            copy = keep_copy(url, f"{path}.{revision}-{stamp}")
+        from alembic import command
+
+        command.upgrade(alembic_config(url), "head")
+        return copy
+
+
+def _revision(url: URL) -> str | None:
     engine = make_engine(url, foreign_keys=False)
     try:
-        revision = current_revision(engine)
+        return current_revision(engine)
     finally:
         engine.dispose()
-    if revision == HEAD:
-        return None
-    if revision is not None:
-        _refuse_newer(revision)
-    copy = None
-    path = sqlite_path(url)
-    if backup and revision is not None and path is not None:
-        stamp = (now or datetime.now()).strftime("%Y%m%dT%H%M%S")
-        copy = keep_copy(url, f"{path}.{revision}-{stamp}")
-    from alembic import command
 
-    command.upgrade(alembic_config(url), "head")
-    return copy
+
+@contextmanager
+def _in_turn(path: str | None) -> Iterator[None]:
+    """Hold an exclusive lock on ``<database>.upgrade-lock`` (made beside it,
+    and left there) while upgrading an SQLite file. A lock file of its own,
+    not the database: closing any descriptor of the database would drop the
+    locks SQLite holds on it in this process."""
+    if path is None:  # in memory: nobody else sees it
+        yield
+        return
+    handle = os.open(f"{path}.upgrade-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
 
 
 def _upgrade_in_turn(url: URL) -> None:
