@@ -52,6 +52,8 @@ def test_enrolment_rows_record_the_source_they_planned_from(cli: Cli, db_path: P
         (f"UPDATE protocol_versions SET facts = replace(facts, 'Infusion', 'Injection')"
          f" WHERE id = {DLC}",
          "protocol ucmsc-dlc v1: the facts stored with it are not those of its source"),
+        (f"UPDATE protocol_versions SET title = 'Another trial' WHERE id = {DLC}",
+         "protocol ucmsc-dlc v1: the title stored with it is not its source's"),
         ("DELETE FROM protocol_versions WHERE id = (SELECT id FROM protocol_versions"
          " WHERE protocol_id = 'my-trial')",
          "protocol my-trial v1 is in the audit trail but no longer stored"),

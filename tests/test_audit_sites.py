@@ -48,13 +48,19 @@ def test_sites_as_their_commands_left_them_verify_intact(cli: Cli) -> None:
         ("UPDATE sites SET holidays = NULL WHERE code = 'NYC'",
          "site NYC: holidays is None, but its audit row set 'US'"),
         ("DELETE FROM site_closures WHERE id = (SELECT min(id) FROM site_closures)",
-         "site WUH: the closing 2026-10-01 to 2026-10-07 is audited but no longer stored"),
+         "site WUH: the closing 2026-10-01 to 2026-10-07 (National Day) is audited but no "
+         "longer stored as it was"),
         (f"INSERT INTO site_closures (site_id, start, \"end\", reason, created_at) VALUES"
          f" ({WUH}, '2026-12-24', '2026-12-26', '', '2026-12-01 00:00:00')",
-         "site WUH: the closing 2026-12-24 to 2026-12-26 has no audit row"),
+         "site WUH: the closing 2026-12-24 to 2026-12-26 (no reason) has no audit row"),
         ("UPDATE site_closures SET \"end\" = '2026-10-03'"
          " WHERE id = (SELECT max(id) FROM site_closures)",
-         "site WUH: the closing 2026-10-01 to 2026-10-07 is audited but no longer stored"),
+         "site WUH: the closing 2026-10-01 to 2026-10-07 (no reason) is audited but no longer"
+         " stored as it was"),
+        # The site calendar shows a closing's reason.
+        ("UPDATE site_closures SET reason = 'Strike' WHERE reason = 'National Day'",
+         "site WUH: the closing 2026-10-01 to 2026-10-07 (National Day) is audited but no "
+         "longer stored as it was"),
         ("UPDATE site_capacity SET per_day = 60 WHERE kind = 'infusion'",
          "site WUH: the cap on infusion is 60, but its last audit row set 6"),
         ("UPDATE site_capacity SET per_day = 0 WHERE kind = 'infusion'",

@@ -28,15 +28,20 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
-def facts_problem(protocol_id: str, version: int, source: str, facts: str) -> str | None:
-    """Why a stored version's facts are not those of its source, or None."""
+def facts_problem(
+    protocol_id: str, version: int, source: str, facts: str, title: str | None = None
+) -> str | None:
+    """Why a stored version's facts (and title, when given: ``protocol list``
+    shows it) are not those of its source, or None."""
     name = f"{protocol_id} v{version}"
     try:
-        expected = facts_json(parse(source, name))  # the parser's words name the fault
+        parsed = parse(source, name)  # the parser's words name the fault
     except PlannerError as error:
         return f"the stored source is no longer a valid protocol: {error}"  # names it
-    if facts != expected:
+    if facts != facts_json(parsed):
         return f"{name}: the facts stored with it are not those of its source"
+    if title is not None and title != parsed.title:
+        return f"{name}: the title stored with it is not its source's"
     return None
 
 
@@ -48,7 +53,7 @@ def first_problem(session: Session) -> tuple[str, str] | None:
         if isinstance(values, dict) and isinstance(values.get("source_sha256"), str):
             key = (str(values.get("protocol")), int(values.get("version") or 0))
             vouched.setdefault(key, values["source_sha256"])
-    stored = {(p, v): (source, facts) for p, v, source, facts in protocols.stored_facts(session)}
+    stored = {(p, v): row for p, v, *row in protocols.stored_facts(session)}
     since = audit.first_source_digest_at(session)
     for protocol_id, version, created in protocols.stored_at(session):
         if since is not None and created >= since and (protocol_id, version) not in vouched:
@@ -61,13 +66,13 @@ def first_problem(session: Session) -> tuple[str, str] | None:
         name = f"{protocol_id} v{version}"
         if (protocol_id, version) not in stored:
             return name, f"protocol {name} is in the audit trail but no longer stored"
-        source, facts = stored[(protocol_id, version)]
+        source, facts, title = stored[(protocol_id, version)]
         if source_digest(source) != digest:
             return name, (
                 f"protocol {name}: its stored source is not the one its audit rows recorded "
                 "(changed without an audit row)"
             )
-        problem = facts_problem(protocol_id, version, source, facts)
+        problem = facts_problem(protocol_id, version, source, facts, title)
         if problem is not None:
             return name, f"protocol {problem}"
     return None

@@ -1,7 +1,7 @@
 """Every site against its audit trail: the values only audited commands set.
 
 A site's time zone, closed weekdays and public holidays are set once, by the
-``site-add`` row; its closings by ``site-close`` rows, one each; its caps by
+``site-add`` row; its closings (days and reason) by ``site-close`` rows, one each; its caps by
 the last ``site-capacity`` row of each kind (0: none). A site, a closing or a
 cap stored without its row, changed or removed behind planner's back shows
 (a changed time zone moves every timed visit of the site's calendars). Rows
@@ -27,9 +27,9 @@ SETTINGS = ("timezone", "closed", "holidays")
 def first_problem(session: Session) -> tuple[str, str] | None:
     """The first site whose stored values the trail contradicts, and why."""
     added: dict[str, dict[str, Any]] = {}
-    closings: Counter[tuple[str, str, str]] = Counter()
+    closings: Counter[tuple[str, str, str, str]] = Counter()
     caps: dict[tuple[str, str], int] = {}
-    for action, after in audit.site_rows(session):
+    for action, after, reason in audit.site_rows(session):
         values = json.loads(after) if after else {}
         if not isinstance(values, dict):
             continue
@@ -37,7 +37,8 @@ def first_problem(session: Session) -> tuple[str, str] | None:
         if action == "site-add":
             added[code] = {key: values[key] for key in SETTINGS if key in values}
         elif action == "site-close":
-            closings[(code, str(values.get("start")), str(values.get("end")))] += 1
+            key = (code, str(values.get("start")), str(values.get("end")), reason or "")
+            closings[key] += 1
         else:
             caps[(code, str(values.get("kind")))] = int(values.get("per_day") or 0)
     stored, stored_closings, stored_caps = sites.stored_values(session)
@@ -66,12 +67,18 @@ def _settings_problem(
 
 
 def _closings_problem(
-    audited: Counter[tuple[str, str, str]], stored: Counter[tuple[str, str, str]]
+    audited: Counter[tuple[str, str, str, str]], stored: Counter[tuple[str, str, str, str]]
 ) -> tuple[str, str] | None:
-    for code, start, end in sorted(audited - stored):
-        return code, f"site {code}: the closing {start} to {end} is audited but no longer stored"
-    for code, start, end in sorted(stored - audited):
-        return code, f"site {code}: the closing {start} to {end} has no audit row"
+    """A closing is its site, days and reason (the site calendar shows the reason)."""
+    for code, start, end, reason in sorted(audited - stored):
+        return code, (
+            f"site {code}: the closing {start} to {end} ({reason or 'no reason'}) is audited "
+            "but no longer stored as it was"
+        )
+    for code, start, end, reason in sorted(stored - audited):
+        return code, (
+            f"site {code}: the closing {start} to {end} ({reason or 'no reason'}) has no audit row"
+        )
     return None
 
 

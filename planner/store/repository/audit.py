@@ -238,9 +238,15 @@ def participant_rows(session: Session) -> Generator[TrailRow]:
 SITE_ACTIONS = ("site-add", "site-close", "site-capacity")
 
 
-def site_rows(session: Session) -> list[tuple[str, str | None]]:
-    """(action, ``after``) of every row that set a site's values, in id order."""
-    return rows_of(session, SITE_ACTIONS)
+def site_rows(session: Session) -> list[tuple[str, str | None, str | None]]:
+    """(action, ``after``, reason) of every row that set a site's values, in id
+    order (a closing's reason is the row's)."""
+    query = (
+        select(AuditEntry.action, AuditEntry.after, AuditEntry.reason)
+        .where(AuditEntry.action.in_(SITE_ACTIONS))
+        .order_by(AuditEntry.id)
+    )
+    return [(str(action), after, reason) for action, after, reason in session.execute(query)]
 
 
 def rows_of(session: Session, actions: Sequence[str]) -> list[tuple[str, str | None]]:

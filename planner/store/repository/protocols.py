@@ -87,15 +87,16 @@ def add_version(
     return row
 
 
-def stored_facts(session: Session) -> list[tuple[str, int, str, str]]:
-    """Protocol id, version, source and stored facts of every stored version."""
+def stored_facts(session: Session) -> list[tuple[str, int, str, str, str]]:
+    """Protocol id, version, source, stored facts and title of every stored version."""
     query = select(
         ProtocolVersion.protocol_id,
         ProtocolVersion.version,
         ProtocolVersion.source,
         ProtocolVersion.facts,
+        ProtocolVersion.title,
     ).order_by(ProtocolVersion.protocol_id, ProtocolVersion.version)
-    return [(row[0], row[1], row[2], row[3]) for row in session.execute(query)]
+    return [(row[0], row[1], row[2], row[3], row[4]) for row in session.execute(query)]
 
 
 def stored_at(session: Session) -> list[tuple[str, int, datetime]]:

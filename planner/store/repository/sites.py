@@ -116,10 +116,10 @@ def set_capacity(session: Session, site_id: int, kind: str, per_day: int) -> int
 def stored_values(
     session: Session,
 ) -> tuple[
-    dict[str, dict[str, str | None]], list[tuple[str, str, str]], dict[tuple[str, str], int]
+    dict[str, dict[str, str | None]], list[tuple[str, str, str, str]], dict[tuple[str, str], int]
 ]:
     """What the audit trail vouches for of every site: its settings by code,
-    its closings (code, first day, last day), its caps by (code, kind)."""
+    its closings (code, first day, last day, reason), its caps by (code, kind)."""
     settings = {
         code: {"timezone": zone, "closed": closed, "holidays": holidays}
         for code, zone, closed, holidays in session.execute(
@@ -127,9 +127,9 @@ def stored_values(
         )
     }
     closings = [
-        (code, start.isoformat(), end.isoformat())
-        for code, start, end in session.execute(
-            select(Site.code, SiteClosure.start, SiteClosure.end).join(
+        (code, start.isoformat(), end.isoformat(), reason or "")
+        for code, start, end, reason in session.execute(
+            select(Site.code, SiteClosure.start, SiteClosure.end, SiteClosure.reason).join(
                 Site, Site.id == SiteClosure.site_id
             )
         )
