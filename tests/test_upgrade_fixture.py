@@ -266,3 +266,14 @@ def test_two_upgrades_at_once_both_succeed_with_a_backup_each(tmp_path: Path) ->
     assert len(backups) == 1  # the first one's: the others found the work done
     for backup in backups:
         assert checks(backup) == ("ok", [])
+
+
+def test_a_new_database_gets_no_lock_file_beside_it(cli: Cli, tmp_path: Path) -> None:
+    """Only an upgrade of an older schema takes turns on ``<db>.upgrade-lock``."""
+    db = tmp_path / "new" / "planner.db"
+    db.parent.mkdir()
+    result = cli("site", "add", "WUH", "--timezone", "UTC", db=db)
+    assert result.exit_code == 0, result.stderr
+    assert not (db.parent / "planner.db.upgrade-lock").exists()
+    assert cli("db", "upgrade", db=db).exit_code == 0  # at its schema already: nothing to do
+    assert not (db.parent / "planner.db.upgrade-lock").exists()

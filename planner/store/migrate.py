@@ -140,9 +140,12 @@ def upgrade(url: URL, *, backup: bool = True, now: datetime | None = None) -> st
         _upgrade_in_turn(url)
         return None
     path = sqlite_path(url)
-    if _revision(url) == HEAD:  # the usual case: no lock file made
+    first = _revision(url)
+    if first == HEAD:  # the usual case: no lock file made
         return None
-    with _in_turn(path):
+    # A new database is created without the lock (its creation takes turns on
+    # SQLite's own lock, and retries): no lock file beside every new database.
+    with _in_turn(path if first is not None else None):
         revision = _revision(url)  # again: another upgrade may have done it meanwhile
         if revision == HEAD:
             return None
