@@ -30,7 +30,7 @@ def first_problem(session: Session) -> tuple[str, str] | None:
     token_owner: dict[int, str] = {}
     created: dict[int, dict[str, Any]] = {}
     revoked: set[int] = set()
-    for action, after in audit.rows_of(session, ACTIONS):
+    for action, after, _ in audit.rows_of(session, ACTIONS):
         values = json.loads(after) if after else {}
         if not isinstance(values, dict):
             continue

@@ -48,13 +48,14 @@ def facts_problem(
 def first_problem(session: Session) -> tuple[str, str] | None:
     """The first protocol version the trail vouches for that no longer fits, and why."""
     vouched: dict[tuple[str, int], str] = {}
-    for after in audit.source_digests(session):
+    recorded = audit.source_digests(session)
+    for _, after in recorded:
         values = json.loads(after)
         if isinstance(values, dict) and isinstance(values.get("source_sha256"), str):
             key = (str(values.get("protocol")), int(values.get("version") or 0))
             vouched.setdefault(key, values["source_sha256"])
     stored = {(p, v): row for p, v, *row in protocols.stored_facts(session)}
-    since = audit.first_source_digest_at(session)
+    since = recorded[0][0] if recorded else None
     for protocol_id, version, created in protocols.stored_at(session):
         if since is not None and created >= since and (protocol_id, version) not in vouched:
             name = f"{protocol_id} v{version}"

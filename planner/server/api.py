@@ -47,7 +47,6 @@ Query = dict[str, str]
 
 def _judged_filters(query: Query) -> dict[str, Any]:
     params.only(query, ("site", "as_of", "protocol", "arm", "kind"))
-    params.not_empty(query, ("site", "as_of", "protocol", "arm", "kind"))
     return {
         "as_of": params.day("as_of", query.get("as_of")),
         **{name: params.text(query, name) for name in ("site", "protocol", "arm", "kind")},
@@ -64,7 +63,6 @@ def overdue(view: SiteView, query: Query) -> list[Row]:
 
 def upcoming(view: SiteView, query: Query) -> list[Row]:
     params.only(query, ("site", "from", "days", "protocol", "arm", "kind"))
-    params.not_empty(query, ("site", "from", "days", "protocol", "arm", "kind"))
     start = params.day("from", query.get("from"))
     days = params.number("days", query.get("days", "14"), 1, MAX_DAYS)
     names = ("site", "protocol", "arm", "kind")
@@ -73,7 +71,6 @@ def upcoming(view: SiteView, query: Query) -> list[Row]:
 
 def participants(view: SiteView, query: Query) -> list[Row]:
     params.only(query, ("site", "protocol", "status"))
-    params.not_empty(query, ("site", "protocol", "status"))
     names = ("site", "protocol", "status")
     return participant_rows(view.participants(**{n: params.text(query, n) for n in names}))
 
@@ -85,7 +82,6 @@ def schedule(view: SiteView, query: Query, code: str) -> list[Row]:
 
 def audit(view: SiteView, query: Query) -> list[Row]:
     params.only(query, ("participant", "from", "to"))
-    params.not_empty(query, ("participant", "from", "to"))
     first, last = params.day_range(query)
     return audit_rows(view.audit(params.text(query, "participant"), first, last))
 

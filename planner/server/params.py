@@ -71,7 +71,10 @@ def single(items: Iterable[tuple[str, str]]) -> dict[str, str]:
 
 
 def only(query: Mapping[str, str], known: tuple[str, ...]) -> None:
-    """Refuse a parameter nobody reads: a typo would silently widen the answer."""
+    """Refuse a parameter nobody reads (a typo would silently widen the
+    answer), and one given with no value: ``site=`` is not "every site", as
+    ``--site ""`` is not on the command line, and a script that builds
+    ``?participant=$CODE`` from an empty variable must not get everyone's."""
     unknown = sorted(set(query) - set(known))
     if unknown:
         takes = f"parameters: {', '.join(known)}" if known else "this address takes none"
@@ -81,6 +84,11 @@ def only(query: Mapping[str, str], known: tuple[str, ...]) -> None:
             value=query[unknown[0]],
             choices=known,
         )
+    for name in known:
+        if name in query and not query[name].strip():
+            raise InputError(
+                f"{name} is empty; give a value, or leave the parameter out", field=name
+            )
 
 
 def day_range(query: Mapping[str, str]) -> tuple[date | None, date | None]:
@@ -89,17 +97,6 @@ def day_range(query: Mapping[str, str]) -> tuple[date | None, date | None]:
     if first is not None and last is not None and last < first:
         raise InputError(f"to ({last}) is before from ({first})", field="to", value=str(last))
     return first, last
-
-
-def not_empty(query: Mapping[str, str], names: tuple[str, ...]) -> None:
-    """Refuse a parameter given with no value (the JSON API): ``site=`` is not
-    "every site", as ``--site ""`` is not on the command line; a script that
-    builds ``?participant=$CODE`` from an empty variable must not get everyone's."""
-    for name in names:
-        if name in query and not query[name].strip():
-            raise InputError(
-                f"{name} is empty; give a value, or leave the parameter out", field=name
-            )
 
 
 def text(query: Mapping[str, str], name: str) -> str | None:

@@ -241,42 +241,28 @@ SITE_ACTIONS = ("site-add", "site-close", "site-capacity")
 def site_rows(session: Session) -> list[tuple[str, str | None, str | None]]:
     """(action, ``after``, reason) of every row that set a site's values, in id
     order (a closing's reason is the row's)."""
+    return rows_of(session, SITE_ACTIONS)
+
+
+def rows_of(session: Session, actions: Sequence[str]) -> list[tuple[str, str | None, str | None]]:
+    """(action, ``after``, reason) of every row of these actions, in id order."""
     query = (
         select(AuditEntry.action, AuditEntry.after, AuditEntry.reason)
-        .where(AuditEntry.action.in_(SITE_ACTIONS))
+        .where(AuditEntry.action.in_(actions))
         .order_by(AuditEntry.id)
     )
     return [(str(action), after, reason) for action, after, reason in session.execute(query)]
 
 
-def rows_of(session: Session, actions: Sequence[str]) -> list[tuple[str, str | None]]:
-    """(action, ``after``) of every row of these actions, in id order."""
+def source_digests(session: Session) -> list[tuple[datetime, str]]:
+    """When, and the ``after`` of, every row that records a protocol source's
+    digest, in id order (the first is when planner began recording them)."""
     query = (
-        select(AuditEntry.action, AuditEntry.after)
-        .where(AuditEntry.action.in_(actions))
-        .order_by(AuditEntry.id)
-    )
-    return [(str(action), after) for action, after in session.execute(query)]
-
-
-def source_digests(session: Session) -> list[str]:
-    """The ``after`` of every row that records a protocol source's digest."""
-    query = (
-        select(AuditEntry.after)
+        select(AuditEntry.at, AuditEntry.after)
         .where(
             AuditEntry.action.in_(("enroll", "protocol-add")),
             AuditEntry.after.like('%"source_sha256"%'),
         )
         .order_by(AuditEntry.id)
     )
-    return [str(after) for after in session.scalars(query)]
-
-
-def first_source_digest_at(session: Session) -> datetime | None:
-    """When planner first recorded a protocol source's digest (None: never)."""
-    query = select(func.min(AuditEntry.at)).where(
-        AuditEntry.action.in_(("enroll", "protocol-add")),
-        AuditEntry.after.like('%"source_sha256"%'),
-    )
-    found = session.execute(query).scalar()
-    return found if isinstance(found, datetime) else None
+    return [(at, str(after)) for at, after in session.execute(query)]
