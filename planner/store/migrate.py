@@ -140,7 +140,12 @@ def upgrade(url: URL, *, backup: bool = True, now: datetime | None = None) -> st
         _upgrade_in_turn(url)
         return None
     path = sqlite_path(url)
-    first = _revision(url)
+    try:
+        first = _revision(url)
+    except (OperationalError, DatabaseBusy) as error:
+        if not _busy(error):
+            raise
+        first = "busy"  # another upgrade is under way: wait for it below, then look again
     if first == HEAD:  # the usual case: no lock file made
         return None
     # A new database is created without the lock (its creation takes turns on
