@@ -468,3 +468,25 @@ def test_a_participant_changed_without_an_audit_row_is_named(
     assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact")
     tamper(db_path, f"UPDATE participants SET {change} WHERE code = 'WUH-002'")
     broken(cli("audit", "verify"), f"{says} (changed without an audit row)")
+
+
+def test_a_participant_added_without_an_enrolment_row_is_named(cli: Cli, db_path: Path) -> None:
+    """A participant (with a visit) inserted behind planner's back would be in
+    lists, calendars and exports: no audit row enrolled them."""
+    scenario(cli)
+    tamper(
+        db_path,
+        "INSERT INTO participants (code, protocol_version_id, arm, site_id, day1, status,"
+        " created_at) SELECT 'WUH-000', protocol_version_id, arm, site_id, day1, status,"
+        " created_at FROM participants WHERE code = 'WUH-001'",
+        "INSERT INTO visits (participant_id, site_id, event, occurrence, kind, ideal, target,"
+        " window_start, window_end, status, pinned, deviation, revision, updated_at)"
+        " SELECT (SELECT id FROM participants WHERE code = 'WUH-000'), site_id, event,"
+        " occurrence, kind, ideal, target, window_start, window_end, status, pinned,"
+        " deviation, revision, updated_at FROM visits WHERE id = 1",
+    )
+    assert "WUH-000/" in ok(cli("schedule", "WUH-000")).stdout
+    broken(
+        cli("audit", "verify"),
+        "participant WUH-000 is stored, but no audit row enrolled them (added without one)",
+    )

@@ -230,6 +230,7 @@ def test_db_check_on_a_sound_database(original: Path, tmp_path: Path) -> None:
     assert lines[4:] == [
         "audit triggers: all in place",
         "protocol facts: match their sources: 1 version",
+        "codes: no two differ only in case: 30 participants, 1 site",
         "the database is sound",
     ]
     assert result.stderr == ""
@@ -262,6 +263,25 @@ def test_db_check_names_a_protocol_version_altered_behind_its_back(
     assert result.stderr == (
         "planner: error: the database is damaged (audit trail, protocol facts)\n"
     )
+
+
+def test_db_check_names_codes_that_differ_only_in_case(original: Path, tmp_path: Path) -> None:
+    """Planner refuses a participant or site code that differs from another only
+    in case; one stored by an older release (or a race it lost) is named."""
+    copy = fresh_copy(original, tmp_path / "twins.db")
+    connection = sqlite3.connect(copy)
+    code = connection.execute("SELECT min(code) FROM participants").fetchone()[0]
+    connection.close()
+    tamper(
+        copy,
+        "INSERT INTO participants (code, protocol_version_id, arm, site_id, day1, status,"
+        f" created_at) SELECT lower(code), protocol_version_id, arm, site_id, day1, status,"
+        f" created_at FROM participants WHERE code = '{code}'",
+    )
+    result = run(copy, "db", "check")
+    assert result.exit_code == 1
+    twins = f"participant codes {code}, {code.lower()} differ only in case"
+    assert f"codes: 1 problem\n  {twins}: one participant stored twice?\n" in result.stdout
 
 
 @pytest.mark.parametrize("facts", ["not json", '{"series": {}}', '{"series": [{}], "arms": {}}'])
@@ -391,6 +411,7 @@ def test_db_check_on_postgresql(postgres_url: str) -> None:
     assert lines[1:] == [
         "audit triggers: all in place",
         "protocol facts: match their sources: 0 versions",
+        "codes: no two differ only in case: 0 participants, 1 site",
         "the database is sound",
     ]
 

@@ -6,6 +6,8 @@ behind planner's back, whatever their revision says:
 - a visit an audit row changed (or added) holds the values the last such row
   set (:func:`~planner.core.chain.audited_state`; an added one, until changed,
   is scheduled, not done and no deviation, as every added visit starts);
+- every participant stored was enrolled by an audit row (one added behind
+  planner's back would be in lists, calendars and exports);
 - every visit is at its participant's site (a visit moved to another site
   leaves one site's lists and calendars for another's);
 - the visits planned at enrolment, each put back to its values before its
@@ -113,6 +115,10 @@ def first_problem(session: Session) -> tuple[str, str] | None:
             "(changed without an audit row)"
         )
         return name, why
+    stray = participants.first_unenrolled(session)
+    if stray is not None:
+        why = f"participant {stray} is stored, but no audit row enrolled them (added without one)"
+        return stray, why
     with closing(audit.participant_rows(session)) as rows:
         for group in _groups(rows, BATCH):
             problem = _check(session, group)

@@ -104,6 +104,7 @@ def check_database(db: str | None) -> DatabaseCheck:
     findings.append(_audit_finding(db))
     findings.append(_triggers_finding(db))
     findings.append(_facts_finding(db))
+    findings.append(_codes_finding(db))
     return DatabaseCheck(tuple(findings))
 
 
@@ -152,6 +153,15 @@ def _facts_finding(db: str | None) -> Finding:
     problems = tuple(filter(None, (facts_problem(*row) for row in stored)))
     count = f"{len(stored)} version{'' if len(stored) == 1 else 's'}"
     return Finding("protocol facts", problems, f"match their sources: {count}")
+
+
+def _codes_finding(db: str | None) -> Finding:
+    """Whether two participant (or site) codes differ only in letter case."""
+    found = _read(db, lambda session: health.case_twins(session.connection()))
+    if isinstance(found, str):
+        return Finding("codes", (found,))
+    twins, compared = found
+    return Finding("codes", tuple(twins), f"no two differ only in case: {compared}")
 
 
 def _audit_finding(db: str | None) -> Finding:

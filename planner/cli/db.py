@@ -64,7 +64,8 @@ def db_check(ctx: click.Context) -> None:
     """Check the database: on SQLite, integrity_check, foreign_key_check and
     every stored value readable (a server checks its own pages); everywhere, the
     audit trail's hash chain (every visit, participant, site and protocol source
-    against it), its append-only triggers, and the protocols' facts.
+    against it), its append-only triggers, the protocols' facts, and no two
+    participant (or site) codes that differ only in case.
 
     Prints what each check found; exits 0 when all is well, 1 otherwise.
     Reads only; a file that does not exist is not created.

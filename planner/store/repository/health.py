@@ -12,10 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import Boolean, Connection, Date, DateTime, Float, Integer, String, Table, text
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Table,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.types import TypeEngine
 
-from planner.store.models import Base
+from planner.store.models import Base, Participant, Site
 
 #: At most this many problems are listed by each check.
 LIMIT = 20
@@ -162,3 +174,26 @@ def audit_triggers(connection: Connection) -> list[str]:
         for name, what in expected.items()
         if name not in present
     ]
+
+
+def case_twins(connection: Connection, limit: int = LIMIT) -> tuple[list[str], str]:
+    """Participant and site codes that differ from another only in letter case
+    (each names one person or site: planner refuses a second such code, an older
+    release or a race did not), and how many codes were compared."""
+    found, compared = [], []
+    for model, noun in ((Participant, "participant"), (Site, "site")):
+        lowered = func.lower(model.code)
+        twins = select(lowered).group_by(lowered).having(func.count() > 1)
+        codes = connection.scalars(
+            select(model.code).where(lowered.in_(twins)).order_by(lowered, model.code)
+        ).all()
+        groups: dict[str, list[str]] = {}
+        for code in codes:
+            groups.setdefault(code.lower(), []).append(code)
+        found += [
+            f"{noun} codes {', '.join(same)} differ only in case: one {noun} stored twice?"
+            for same in groups.values()
+        ]
+        count = int(connection.scalar(select(func.count()).select_from(model)) or 0)
+        compared.append(f"{count} {noun}{'' if count == 1 else 's'}")
+    return found[:limit], ", ".join(compared)

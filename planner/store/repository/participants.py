@@ -6,11 +6,18 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from planner.store.models import Participant, ProtocolVersion, Site, Visit, participants_table
+from planner.store.models import (
+    AuditEntry,
+    Participant,
+    ProtocolVersion,
+    Site,
+    Visit,
+    participants_table,
+)
 from planner.store.repository import inserts
 
 
@@ -57,8 +64,15 @@ def codes_like(session: Session, codes: Sequence[str]) -> dict[str, str]:
 
 #: The values of a new participant, in the order :func:`new_rows` takes them.
 NEW_COLUMNS = (
-    "code", "protocol_version_id", "arm", "site_id", "day1", "weight_kg", "status", "created_at",
-)  # fmt: skip
+    "code",
+    "protocol_version_id",
+    "arm",
+    "site_id",
+    "day1",
+    "weight_kg",
+    "status",
+    "created_at",
+)
 
 
 def new_rows(session: Session) -> inserts.Rows:
@@ -233,3 +247,13 @@ def own_values(session: Session, codes: Sequence[str]) -> dict[str, dict[str, An
         .where(Participant.code.in_(codes))
     )
     return {str(row[0]): dict(zip(OWN, row[1:], strict=True)) for row in session.execute(query)}
+
+
+def first_unenrolled(session: Session) -> str | None:
+    """The first participant (by code) stored with no enrolment audit row:
+    added behind planner's back, who would then be in lists, calendars and
+    exports though nobody enrolled them."""
+    enrolled = exists().where(
+        AuditEntry.participant == Participant.code, AuditEntry.action == "enroll"
+    )
+    return session.scalar(select(Participant.code).where(~enrolled).order_by(Participant.code))
