@@ -5,6 +5,7 @@ slowed-down logins, and passwords and tokens nowhere in clear.
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from collections.abc import Iterator
@@ -403,3 +404,16 @@ def test_the_audit_page_refuses_a_range_that_ends_before_it_starts(
     assert answer.status_code == 400
     assert "to (2026-12-01) is before from (2026-12-07)" in answer.text
     assert alice.get("/audit?from=2026-12-01&to=2026-12-07").status_code == 200
+
+
+@pytest.mark.parametrize("days", ["30", "", "7 ", "０７"])
+def test_upcoming_refuses_a_number_of_days_it_does_not_offer(
+    site: tuple[Seeded, Server], days: str
+) -> None:
+    """It showed 7 days for any other value, saying nothing."""
+    _, server = site
+    alice = logged_in(server, "alice")
+    answer = alice.get("/upcoming", params={"days": days})
+    assert answer.status_code == 400
+    assert f"days must be 7 or 14, not {days!r}" in html.unescape(answer.text)
+    assert "in the next 14 days" in alice.get("/upcoming", params={"days": "14"}).text

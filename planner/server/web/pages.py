@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from planner.app.participants import PARTICIPATION_STATUSES
 from planner.app.site_view import SiteView
+from planner.core.errors import InputError
 from planner.core.visits import VisitRecord
 from planner.server import params
 from planner.server.web.auth import Visitor
@@ -85,8 +86,21 @@ def _filters(view: SiteView) -> dict[str, Any]:
     return {"sites": view.sites(), "protocols": view.protocols(), "kinds": view.kinds()}
 
 
+def _days(given: str | None) -> int:
+    """How many days Upcoming shows: one it offers, never another one silently."""
+    if given is None:
+        return UPCOMING_DAYS[0]
+    offered = {str(days): days for days in UPCOMING_DAYS}
+    if given not in offered:
+        choices = " or ".join(offered)
+        raise InputError(
+            f"days must be {choices}, not {given!r}", field="days", value=given, allowed=choices
+        )
+    return offered[given]
+
+
 def _upcoming(view: SiteView, query: dict[str, str]) -> dict[str, Any]:
-    days = int(query["days"]) if query.get("days") in ("7", "14") else UPCOMING_DAYS[0]
+    days = _days(query.get("days"))
     site, protocol, kind = (params.text(query, n) for n in ("site", "protocol", "kind"))
     found = view.upcoming(None, days, site=site, protocol=protocol, kind=kind)
     shown = [s for s in view.sites() if site is None or s.code == site]
