@@ -130,22 +130,45 @@ def _vtimezone(zone: str, first_date: date, last_date: date) -> bytes:
     arguments (and of the machine's tzdata), built once per process since
     building one takes icalendar far longer than rendering thousands of events."""
     timezone = Timezone.from_tzid(zone, first_date=first_date, last_date=last_date)
-    timezone.subcomponents = list(_single_observances(timezone))
+    timezone.subcomponents = list(_single_observances(timezone, zone_info(zone)))
     block: bytes = timezone.to_ical()  # Component.to_ical is not annotated
     return block
 
 
-def _single_observances(timezone: Timezone) -> list[TimezoneStandard | TimezoneDaylight]:
-    """One observance per onset, in the order of their onsets."""
+def _single_observances(
+    timezone: Timezone, zone: ZoneInfo
+) -> list[TimezoneStandard | TimezoneDaylight]:
+    """One observance per onset (:func:`onset`), in the order of their onsets."""
     observances: list[TimezoneStandard | TimezoneDaylight] = []
     for grouped in timezone.subcomponents:
         assert isinstance(grouped, TimezoneStandard | TimezoneDaylight)
         for onset in (grouped.DTSTART, *(start for start, _ in grouped.rdates)):
             single = type(grouped)()
-            single.DTSTART = onset
+            single.DTSTART = rfc_onset(onset, grouped.TZOFFSETFROM, grouped.TZOFFSETTO, zone)
             single.add("TZNAME", grouped["TZNAME"])
             single.TZOFFSETFROM = grouped.TZOFFSETFROM
             single.TZOFFSETTO = grouped.TZOFFSETTO
             observances.append(single)
     observances.sort(key=lambda observance: observance.DTSTART)
     return observances
+
+
+def rfc_onset(
+    onset: datetime, offset_from: timedelta, offset_to: timedelta, zone: ZoneInfo
+) -> datetime:
+    """An observance's onset as RFC 5545 §3.6.5 writes it: the local time of
+    the change in the offset in force *before* it (``TZOFFSETFROM``), so that
+    onset minus ``TZOFFSETFROM`` is the instant of the change (New York's
+    daylight saving time begins at 02:00, London's at 01:00).
+
+    icalendar writes a change to a larger offset at the local time after it
+    (03:00 and 02:00): that onset is mended here, once the zone confirms
+    which instant the change happens at. An onset that is no change (the
+    first observance of a range) is left as it is.
+    """
+    for offset in (offset_from, offset_to):
+        instant = (onset - offset).replace(tzinfo=UTC)
+        before = (instant - timedelta(seconds=1)).astimezone(zone).utcoffset()
+        if before == offset_from and instant.astimezone(zone).utcoffset() == offset_to:
+            return (instant + offset_from).replace(tzinfo=None)
+    return onset
