@@ -305,7 +305,8 @@ def test_closing_a_site_lists_a_conflict_it_makes_outside_the_closed_days(cli: C
     out = ok(cli("site", "close", "CAL", "2026-09-30")).stdout
     assert out == (
         "site CAL closed 2026-09-30; 1 visit re-planned\n"
-        "no open day in their window, so these stay on a closed day (see `planner conflicts`):\n"
+        "these stay on a closed day: their window has no open day, or a coordinator moved them "
+        "there (see `planner conflicts`):\n"
         "  K1/FU/1  2026-10-03  closed on Saturdays\n"
     )
 
@@ -324,6 +325,20 @@ def test_closing_a_site_lists_the_conflicts_it_creates(g1: Cli) -> None:
     out = ok(g1("site", "close", "WUH", "2026-03-27", "--to", "2026-04-02", "--reason", "flood"))
     assert out.stdout == (
         "site WUH closed 2026-03-27 to 2026-04-02; 0 visits re-planned\n"
-        "no open day in their window, so these stay on a closed day (see `planner conflicts`):\n"
+        "these stay on a closed day: their window has no open day, or a coordinator moved them "
+        "there (see `planner conflicts`):\n"
         "  WUH-001/FU/1  2026-03-30  flood\n"
+    )
+
+
+def test_closing_a_day_a_visit_was_moved_to_by_hand_keeps_it_there_and_says_why(g1: Cli) -> None:
+    """A visit moved by hand stays where the coordinator put it, closed or
+    not; the closing lists it without claiming its window has no open day."""
+    ok(g1("visit", "move", "WUH-001/FU/1", "--to", "2026-03-31"))
+    out = ok(g1("site", "close", "WUH", "2026-03-31", "--reason", "audit")).stdout
+    assert out == (
+        "site WUH closed 2026-03-31; 0 visits re-planned\n"
+        "these stay on a closed day: their window has no open day, or a coordinator moved them "
+        "there (see `planner conflicts`):\n"
+        "  WUH-001/FU/1  2026-03-31  audit\n"
     )

@@ -57,7 +57,8 @@ def site_close(ctx: click.Context, code: str, start: date, end: date | None, rea
     ]
     if stuck:
         emit(
-            "no open day in their window, so these stay on a closed day (see `planner conflicts`):"
+            "these stay on a closed day: their window has no open day, or a coordinator moved "
+            "them there (see `planner conflicts`):"
         )
         for record, why in stuck:
             emit(f"  {record.visit_id}  {record.target}  {why}")
