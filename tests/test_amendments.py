@@ -284,3 +284,40 @@ def test_an_undo_after_a_rebaseline_follows_the_new_version(cli: Cli) -> None:
     assert [(r["action"], r["visit"]) for r in audit(cli, "U1")][-2:] == [
         ("undo", "U1/IHFU/4"), ("amend-cancel", "U1/IHFU/4")]  # fmt: skip
     assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact")
+
+
+UCMSC_V2 = Path(__file__).parent / "fixtures" / "amendments" / "ucmsc-dlc-v2.toml"
+
+
+@pytest.mark.parametrize(
+    ("ending", "survival_2"),
+    [
+        (("participant", "withdraw", "LON-001", "--on", "2026-11-01"), "2028-09-01"),
+        (("participant", "withdraw", "LON-001", "--on", "2026-11-01", "--cancel-survival"), None),
+        (("participant", "died", "LON-001", "--on", "2026-11-01"), None),
+    ],
+    ids=["withdrawn", "withdrawn-without-survival-follow-up", "died"],
+)
+def test_an_amendment_adds_survival_follow_up_a_withdrawal_kept_going(
+    cli: Cli, ending: tuple[str, ...], survival_2: str | None
+) -> None:
+    """ucmsc-dlc version 2 adds a 24-month survival check. A withdrawal keeps
+    survival follow-up (SPEC §5), so a withdrawn participant gets it; one who
+    withdrew from all follow-up, or died, gets nothing after the date."""
+    ok(cli("site", "add", "LON", "--timezone", "Europe/London"))
+    ok(cli("enroll", "LON-001", "--protocol", "ucmsc-dlc", "--arm", "CTRL", "--site", "LON",
+           "--day1", "2026-09-01"))  # fmt: skip
+    ok(cli(*ending))
+    ok(cli("protocol", "add", str(UCMSC_V2)))
+    ok(cli("participant", "rebaseline", "LON-001", "--protocol", "ucmsc-dlc", "--to-version",
+           "2", "--reason", "amendment 1"))  # fmt: skip
+    visits = plan(cli, "LON-001")
+    assert ("LON-001/SURV/2" in visits) == (survival_2 is not None)
+    if survival_2 is not None:
+        assert (visits["LON-001/SURV/2"]["target"], visits["LON-001/SURV/2"]["status"]) == (
+            survival_2, "scheduled",
+        )  # fmt: skip
+        assert visits["LON-001/SURV/1"]["status"] == "scheduled"
+    # Visits before the end date that the version adds are added either way (LAB/1, LAB/2).
+    assert {"LON-001/LAB/1", "LON-001/LAB/2"} <= set(visits)
+    assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact")

@@ -17,7 +17,7 @@ from planner.app.apply import BLOCK, Batch, Plans
 from planner.app.context import Context, unknown_participant
 from planner.app.results import VisitChange
 from planner.app.versions import find_version
-from planner.core.amend import Amendment, added_visit
+from planner.core.amend import Amendment, added_visit, continuing_after
 from planner.core.amend import rebaseline as plan_rebaseline
 from planner.core.errors import Conflict, InputError, NotFound
 from planner.core.protocol import StudyProtocol
@@ -202,9 +202,13 @@ def _plan(
 
     def plan() -> list[Amendment]:
         place = sites.calendar(session, site).place
-        return plan_rebaseline(protocol, move.arm, day1, rows, place=place, ended_on=ended)
+        going = continuing_after(protocol, move.arm, rows, ended, participant.status)
+        return plan_rebaseline(
+            protocol, move.arm, day1, rows, place=place, ended_on=ended, continuing=going
+        )
 
-    return plans.get(Plans.key(target.id, move.arm, day1, site, ended, rows=rows), plan)
+    key = Plans.key(target.id, move.arm, day1, site, ended, participant.status, rows=rows)
+    return plans.get(key, plan)
 
 
 def _apply(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from planner.app.context import Context
 from planner.app.results import VisitChange
-from planner.core.amend import Amendment, added_visit, rebaseline
+from planner.core.amend import Amendment, added_visit, continuing_after, rebaseline
 from planner.core.visits import visit_id
 from planner.store.models import Participant
 from planner.store.repository import sites, visits
@@ -35,13 +35,15 @@ def reconcile(
     the occurrences it has that are missing (up to the participant's end)."""
     rows = visits.of_participant(session, participant.id)
     ended = participant.ended_on if participant.status != "active" else None
+    protocol = ctx.protocol_of(session, participant)
     plan = rebaseline(
-        ctx.protocol_of(session, participant),
+        protocol,
         participant.arm,
         participant.day1,
         rows,
         place=sites.calendar(session, participant.site_id).place,
         ended_on=ended,
+        continuing=continuing_after(protocol, participant.arm, rows, ended, participant.status),
     )
     by_key = {(row.event, row.occurrence): row for row in rows}
     changes = []

@@ -12,7 +12,9 @@ nothing. The rules (``docs/amendments.md``):
 - a series or occurrence new in the version adds a visit;
 - a scheduled visit whose series or occurrence the version no longer has is
   cancelled;
-- a participant who ended (withdrew or died) gets nothing new after the date.
+- a participant who ended (withdrew or died) gets nothing new after the date,
+  but for the series a withdrawal kept going (:func:`continuing_after`:
+  survival follow-up), which get the version's new occurrences too.
 
 Unscheduled visits (``UNS``) are outside the protocol and never touched.
 """
@@ -128,9 +130,11 @@ def rebaseline(
     *,
     place: Placer | None = None,
     ended_on: date | None = None,
+    continuing: frozenset[str] = frozenset(),
 ) -> list[Amendment]:
     """The visits a participant's move to ``protocol`` (arm ``arm``) adds,
-    cancels and moves, in date order."""
+    cancels and moves, in date order; after ``ended_on``, only occurrences of
+    the series in ``continuing`` are added."""
     planned = [v for v in visits if v.event != UNSCHEDULED]
     plan = expand(
         protocol,
@@ -145,7 +149,7 @@ def rebaseline(
     for occurrence in plan:
         visit = stored.get(occurrence.key)
         if visit is None:
-            if ended_on is None or occurrence.target <= ended_on:
+            if ended_on is None or occurrence.target <= ended_on or occurrence.event in continuing:
                 found.append(
                     Amendment(
                         occurrence.key, "add", {}, planned_fields(occurrence), occurrence.target
@@ -162,3 +166,25 @@ def rebaseline(
             found.append(Amendment(key, "cancel", before, {"status": "cancelled"}, visit.target))
     found.sort(key=lambda change: (change.day, change.key.event, change.key.occurrence))
     return found
+
+
+def continuing_after(
+    protocol: StudyProtocol,
+    arm: str,
+    visits: Sequence[AmendedVisit],
+    ended_on: date | None,
+    status: str,
+) -> frozenset[str]:
+    """The series a withdrawal kept going after its date: those with a visit
+    after it that the withdrawal did not cancel, and, when one of them is
+    survival follow-up, every series ``protocol`` marks as survival follow-up
+    (one new in it included). Nothing goes on after a death, nor after a
+    withdrawal that cancelled all follow-up (``--survival cancel``)."""
+    if status != "withdrawn" or ended_on is None:
+        return frozenset()
+    going = {
+        v.event for v in visits
+        if v.event != UNSCHEDULED and v.target > ended_on and v.status != "cancelled"
+    }  # fmt: skip
+    survival = {series.code for series in protocol.series_for(arm) if series.survival}
+    return frozenset(going | survival if going & survival else going)
