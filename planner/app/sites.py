@@ -18,7 +18,7 @@ from planner.core.sitedays import (
     format_weekdays,
     parse_weekdays,
 )
-from planner.core.texts import control_character
+from planner.core.texts import refused_character
 from planner.store.models import Site
 from planner.store.repository import sites
 
@@ -50,8 +50,8 @@ def add(
         raise InputError(
             f"site name is longer than {MAX_NAME} characters", field="name", value=name
         )
-    if (found := control_character(name, allowed="")) is not None:
-        why = f"the site name holds the control character {found}; remove it"
+    if (found := refused_character(name, allowed="")) is not None:
+        why = f"the site name holds {found}; remove it"
         raise InputError(why, field="name")
     with ctx.db.write() as session, session.begin():
         taken = Conflict(f"site {code!r} exists already", field="code", value=code)

@@ -15,6 +15,7 @@ from planner.app.lifecycle import outcome
 from planner.app.results import Outcome, VisitChange
 from planner.core.errors import Conflict, InputError, StaleData
 from planner.core.protocol.base import KIND_PATTERN, TIME_PATTERN
+from planner.core.texts import refused_character
 from planner.core.visits import UNSCHEDULED, visit_id
 from planner.store.repository import visits
 
@@ -30,6 +31,8 @@ def _check(label: str, kind: str, time: str | None) -> str:
             field="label",
             value=label,
         )
+    if (found := refused_character(label, allowed="")) is not None:
+        raise InputError(f"the label holds {found}; remove it", field="label")
     if not re.fullmatch(KIND_PATTERN.strip("^$"), kind):
         raise InputError(
             f"kind {kind!r} is not allowed: use lower-case letters and '-', e.g. visit",

@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal, NamedTuple, get_args
 
 from planner.core.errors import InputError
+from planner.core.texts import refused_character
 
 ScopeKind = Literal["site", "participant", "protocol"]
 SCOPE_KINDS: tuple[ScopeKind, ...] = get_args(ScopeKind)
@@ -128,4 +129,6 @@ def check_label(label: str) -> str:
             field="label",
             value=label,
         )
+    if (found := refused_character(label, allowed="")) is not None:
+        raise InputError(f"the label holds {found}; remove it", field="label")
     return label

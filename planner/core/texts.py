@@ -4,7 +4,7 @@ it is shown.
 Text goes into calendars, CSV cells, terminals and database columns
 (PostgreSQL refuses NUL): control characters are refused where text comes in,
 line breaks and tabs excepted where a text may have several lines
-(:func:`control_character`); text shown on a terminal or written to a log has
+(:func:`refused_character`, which also refuses bytes that are not UTF-8); text shown on a terminal or written to a log has
 them escaped (:func:`printable`), whatever was stored or sent before.
 """
 
@@ -13,18 +13,26 @@ from __future__ import annotations
 import unicodedata
 
 
-def control_character(text: str, allowed: str = "\n\t") -> str | None:
-    """The first control character of ``text`` not in ``allowed``, as
-    ``U+001B``; None when there is none.
+def refused_character(text: str, allowed: str = "\n\t") -> str | None:
+    """What free text may not hold, named for a sentence ("holds …"): a
+    control character not in ``allowed``, or a byte that is not UTF-8 (a
+    command line typed on a Latin-1 terminal reaches Python as a lone
+    surrogate, which no database, file or calendar can store); None if none.
 
-    >>> control_character("a\\x1b[31m"), control_character("two\\nlines"), control_character("x")
-    ('U+001B', None, None)
+    >>> refused_character("a\\x1b"), refused_character("hospitalis\\udce9"), refused_character("é")
+    ('the control character U+001B', 'the byte 0xE9, which is not UTF-8 text', None)
     """
     if text.isprintable():
         return None
     for char in text:
-        if unicodedata.category(char) == "Cc" and char not in allowed:
-            return f"U+{ord(char):04X}"
+        category = unicodedata.category(char)
+        if category == "Cs":
+            code = ord(char)
+            if 0xDC80 <= code <= 0xDCFF:  # a byte os.fsdecode could not decode
+                return f"the byte 0x{code - 0xDC00:02X}, which is not UTF-8 text"
+            return f"the lone surrogate U+{code:04X}, which is not text"
+        if category == "Cc" and char not in allowed:
+            return f"the control character U+{ord(char):04X}"
     return None
 
 

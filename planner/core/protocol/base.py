@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from planner.core.texts import control_character
+from planner.core.texts import refused_character
 
 #: The most occurrences one series may have.
 MAX_OCCURRENCES = 500
@@ -44,6 +44,6 @@ class StrictModel(BaseModel):
     def _no_control_characters(cls, value: Any) -> Any:
         """Text goes into calendars, CSV and databases (PostgreSQL refuses NUL):
         no control characters but line breaks and tabs."""
-        if isinstance(value, str) and (found := control_character(value)) is not None:
-            raise ValueError(f"holds the control character {found}; remove it")
+        if isinstance(value, str) and (found := refused_character(value)) is not None:
+            raise ValueError(f"holds {found}; remove it")
         return value

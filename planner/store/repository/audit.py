@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from planner.core.chain import FIELDS, GENESIS, row_hash
 from planner.core.errors import InputError
-from planner.core.texts import control_character
+from planner.core.texts import refused_character
 from planner.store.models import AuditEntry
 from planner.store.repository import inserts
 
@@ -75,9 +75,9 @@ def _check_reason(reason: str) -> None:
             f"the reason is {len(reason)} characters long; at most {MAX_REASON} are kept",
             field="reason",
         )
-    found = control_character(reason)
+    found = refused_character(reason)
     if found is not None:
-        why = f"the reason holds the control character {found}; remove it"
+        why = f"the reason holds {found}; remove it"
         raise InputError(why, field="reason")
 
 
