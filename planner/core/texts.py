@@ -2,10 +2,11 @@
 it is shown.
 
 Text goes into calendars, CSV cells, terminals and database columns
-(PostgreSQL refuses NUL): control characters are refused where text comes in,
-line breaks and tabs excepted where a text may have several lines
-(:func:`refused_character`, which also refuses bytes that are not UTF-8); text shown on a terminal or written to a log has
-them escaped (:func:`printable`), whatever was stored or sent before.
+(PostgreSQL refuses NUL): control characters, and bytes that are not UTF-8,
+are refused where text comes in, line breaks and tabs excepted where a text
+may have several lines (:func:`refused_character`); text shown on a terminal
+or written to a log has them escaped (:func:`printable`), whatever was stored
+or sent before.
 """
 
 from __future__ import annotations
