@@ -272,3 +272,17 @@ def test_an_empty_dataset_is_valid_everywhere() -> None:
     assert document["records"] == 0 and document["rows"] == []
     assert all(c.get("length", 1) >= 1 for c in document["columns"])
     assert b"".join(dataset_csv(dataset)).decode().count("\n") == 1
+
+
+def test_xpt_names_the_visit_whose_text_it_cannot_hold() -> None:
+    """A reason over 200 bytes (one may be 2,000 characters) stops SV as XPT:
+    the refusal says whose visit, and that Dataset-JSON holds it."""
+    columns = (Column("USUBJID", "u", "string"), Column("VISIT", "v", "string"),
+               Column("SVREASOC", "r", "string"))  # fmt: skip
+    rows = (("S-P1", "INFUSION 1", "short"), ("S-P2", "FOLLOW-UP 4", "é" * 101))
+    with pytest.raises(InputError) as caught:
+        xpt_bytes(Dataset("SV", "Subject Visits", columns, rows))
+    assert caught.value.message == (
+        "SV cannot be written as XPT: SVREASOC of USUBJID S-P2, VISIT FOLLOW-UP 4 is 202 "
+        "bytes long, over 200 (Dataset-JSON holds it: --format dataset-json)"
+    )

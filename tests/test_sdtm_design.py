@@ -284,3 +284,19 @@ def test_domains_are_checked_and_ordered() -> None:
     built = sdtm_datasets(bundled("cs-huc-mscs"), [], study_id="CS", today=date(2026, 1, 1))
     assert list(built) == ["TA", "TE", "TV", "SV"]
     assert built["SV"].rows == ()
+
+
+@pytest.mark.parametrize(("length", "refused"), [(20, False), (21, True), (32, True)])
+def test_an_arm_code_longer_than_armcd_holds_is_refused(length: int, refused: bool) -> None:
+    """Protocol files allow arm codes of 32 characters; SDTM's ARMCD holds 20."""
+    code = "A" * length
+    protocol = parse(SCREENING.replace('"VERYLONGARM"', f'"{code}"'))
+    if not refused:
+        assert code in {row[2] for row in trial_arms(protocol, "SCR").rows}
+        return
+    with pytest.raises(InputError) as caught:
+        trial_arms(protocol, "SCR")
+    assert caught.value.message == (
+        f"arm code {code!r} of {protocol.id} is {length} characters long: "
+        "SDTM's ARMCD holds at most 20"
+    )

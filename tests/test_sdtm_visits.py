@@ -243,3 +243,65 @@ def test_unscheduled_visitnums_fall_between_planned_ones(offsets: list[int]) -> 
         assert number not in planned
         assert int(number) in planned
         assert 0 < round(number - int(number), 2) < 1
+
+
+def _infusion_1_then_missed(day1: date) -> list[VisitRecord]:
+    """Infusion 1 attended; every later planned visit missed (all past due)."""
+    plan = expand(PROTOCOL, "LOW", day1)
+    return [
+        record("P-1", "LOW", day1, o, "completed", o.target)
+        if (o.event, o.occurrence) == ("INF", 1)
+        else record("P-1", "LOW", day1, o, "missed")
+        for o in plan
+        if o.target < date(2026, 9, 1)
+    ]
+
+
+def test_an_unscheduled_visit_takes_the_epoch_of_the_planned_visit_before_it() -> None:
+    """Numbered after the last attended visit (infusion 1), but in the epoch of
+    the planned visit before it, attended or not: on study day 208, after the
+    missed week-24 follow-up, that is FOLLOW-UP, not TREATMENT."""
+    day1 = date(2026, 1, 5)
+    on = day1 + timedelta(days=207)
+    extra = [UnscheduledVisit("P-1", on, "Check-up")]
+    rows = subject_visits(
+        PROTOCOL, _infusion_1_then_missed(day1), study_id="S", today=TODAY, unscheduled=extra
+    ).records()
+    unplanned = [r for r in rows if r["SVPRESP"] == ""]
+    assert [(r["VISITNUM"], r["VISIT"], r["EPOCH"], r["SVSTDY"]) for r in unplanned] == [
+        (1001.01, "INFUSION 1: UNSCHEDULED 01", "FOLLOW-UP", 208)
+    ]
+
+
+def test_same_day_unscheduled_visits_are_numbered_by_time_then_as_recorded() -> None:
+    day1 = date(2026, 1, 5)
+    on = day1 + timedelta(days=2)
+    extra = [
+        UnscheduledVisit("P-1", on, "Rash review", time="16:00", number=1),
+        UnscheduledVisit("P-1", on, "Allergy check", time="08:00", number=2),
+        UnscheduledVisit("P-1", on, "Zinc level", number=4),
+        UnscheduledVisit("P-1", on, "Blood pressure", number=3),
+    ]
+    rows = subject_visits(
+        PROTOCOL, _infusion_1_then_missed(day1), study_id="S", today=TODAY, unscheduled=extra
+    ).records()
+    assert [(r["VISITNUM"], r["SVUPDES"]) for r in rows if r["SVPRESP"] == ""] == [
+        (1001.01, "Blood pressure"),
+        (1001.02, "Zinc level"),
+        (1001.03, "Allergy check"),
+        (1001.04, "Rash review"),
+    ]
+
+
+def test_a_hundredth_unscheduled_visit_after_one_planned_visit_names_the_participant() -> None:
+    day1 = date(2026, 1, 5)
+    extra = [
+        UnscheduledVisit("P-1", day1 + timedelta(days=1), f"U{n}", number=n) for n in range(100)
+    ]
+    with pytest.raises(InputError) as refused:
+        subject_visits(PROTOCOL, _infusion_1_then_missed(day1), study_id="S", today=TODAY,
+                       unscheduled=extra)  # fmt: skip
+    assert str(refused.value) == (
+        "participant P-1 has more than 99 unscheduled visits after INFUSION 1: "
+        "SDTM numbers them 1001.01 to 1001.99"
+    )

@@ -40,6 +40,12 @@ def _modules() -> tuple[Any, Any]:
     return pyreadstat, pandas
 
 
+def _where(names: list[str], row: tuple[object, ...]) -> str:
+    """Which row: its subject and visit when the dataset has them."""
+    found = [f"{name} {row[names.index(name)]}" for name in ("USUBJID", "VISIT") if name in names]
+    return f" of {', '.join(found)}" if found else ""
+
+
 def check_transport(dataset: Dataset) -> None:
     """Raise InputError if the dataset does not fit in an XPT v5 file."""
     problems = [
@@ -53,10 +59,14 @@ def check_transport(dataset: Dataset) -> None:
     ]
     if len(dataset.name) > MAX_NAME:
         problems.append(f"dataset name {dataset.name!r} is longer than {MAX_NAME} characters")
+    names = [column.name for column in dataset.columns]
     for row in dataset.rows:
         for column, cell in zip(dataset.columns, row, strict=True):
-            if isinstance(cell, str) and len(cell.encode("utf-8")) > MAX_TEXT_BYTES:
-                problems.append(f"a value of {column.name} is longer than {MAX_TEXT_BYTES} bytes")
+            if isinstance(cell, str) and len(size := cell.encode("utf-8")) > MAX_TEXT_BYTES:
+                problems.append(
+                    f"{column.name}{_where(names, row)} is {len(size)} bytes long, over "
+                    f"{MAX_TEXT_BYTES} (Dataset-JSON holds it: --format dataset-json)"
+                )
     if problems:
         raise InputError(
             f"{dataset.name} cannot be written as XPT: {problems[0]}",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from planner.core.errors import InputError
 from planner.core.protocol import StudyProtocol
 from planner.core.schedule import VisitKey
 from planner.core.sdtm.columns import TA_COLUMNS, TE_COLUMNS, TV_COLUMNS
@@ -69,6 +70,10 @@ def _unify(arms: list[ArmDesign]) -> tuple[list[ArmDesign], list[Element]]:
     return renamed, list(unique.values())
 
 
+#: The longest ARMCD (SDTMIG 3.4, TA and DM: "limited to 20 characters").
+MAX_ARMCD = 20
+
+
 def arm_designs(
     protocol: StudyProtocol, numbering: VisitNumbering | None = None
 ) -> tuple[list[ArmDesign], list[Element]]:
@@ -76,6 +81,13 @@ def arm_designs(
     numbering = numbering or VisitNumbering.of(protocol)
     arms = []
     for index, arm in enumerate(protocol.arms, start=1):
+        if len(arm.code) > MAX_ARMCD:
+            raise InputError(
+                f"arm code {arm.code!r} of {protocol.id} is {len(arm.code)} characters long: "
+                f"SDTM's ARMCD holds at most {MAX_ARMCD}",
+                field="arm",
+                value=arm.code,
+            )
         visits = planned_visits(protocol, arm.code, numbering)
         elements, epochs = arm_elements(arm, _arm_etcd(arm.code, index), visits)
         arms.append(ArmDesign(arm.code, arm.label, tuple(visits), tuple(elements), epochs))

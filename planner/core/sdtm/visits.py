@@ -26,7 +26,12 @@ from planner.core.schedule import VisitKey, study_day
 from planner.core.sdtm.columns import SV_COLUMNS
 from planner.core.sdtm.dataset import Dataset, Row
 from planner.core.sdtm.design import arm_designs
-from planner.core.sdtm.numbering import VisitNumbering, unscheduled_visit, unscheduled_visitnum
+from planner.core.sdtm.numbering import (
+    MAX_UNSCHEDULED,
+    VisitNumbering,
+    unscheduled_visit,
+    unscheduled_visitnum,
+)
 from planner.core.sdtm.studyid import check_study_id, usubjid
 from planner.core.visits import VisitRecord
 
@@ -43,6 +48,10 @@ class UnscheduledVisit:
     on: date
     description: str
     contact: str = "in-person"
+    #: Local time "HH:MM" (None: untimed), and the order it was recorded in
+    #: (its occurrence): same-day unscheduled visits are numbered by these.
+    time: str | None = None
+    number: int = 0
 
 
 def day1_of(record: VisitRecord) -> date:
@@ -128,7 +137,7 @@ class _Builder:
     ) -> list[_Entry]:
         entries: list[_Entry] = []
         used: dict[tuple[str, float], int] = {}
-        for visit in sorted(visits, key=lambda v: (v.participant, v.on, v.description)):
+        for visit in sorted(visits, key=_unscheduled_order):
             if visit.participant not in day1:
                 raise InputError(
                     f"participant {visit.participant!r} has no planned visits in this protocol",
@@ -142,9 +151,18 @@ class _Builder:
             previous = max(before, key=lambda e: (e.on, e.visitnum), default=None)
             number = previous.visitnum if previous else 0
             n = used[(subject, number)] = used.get((subject, number), 0) + 1
+            if n > MAX_UNSCHEDULED:
+                after = f"after {previous.visit}" if previous else "before any planned visit"
+                raise InputError(
+                    f"participant {visit.participant} has more than {MAX_UNSCHEDULED} "
+                    f"unscheduled visits {after}: SDTM numbers them {number}.01 to "
+                    f"{number}.{MAX_UNSCHEDULED}",
+                    field="participant",
+                    value=visit.participant,
+                )
             visitnum = unscheduled_visitnum(number, n)
             name = unscheduled_visit(previous.visit if previous else None, n)
-            epoch = previous.epoch if previous else ""
+            epoch = _epoch_before(planned, subject, visit.on)
             on, day = visit.on.isoformat(), study_day(day1[visit.participant], visit.on)
             mode = CONTACT_MODES.get(visit.contact, "IN PERSON")
             head = (self.study_id, "SV", subject, visitnum, name, "", "", "", mode, None, epoch)
@@ -153,10 +171,26 @@ class _Builder:
         return entries
 
 
+def _unscheduled_order(visit: UnscheduledVisit) -> tuple[str, date, str, int, str]:
+    """By participant and day, then time (untimed first), then the order recorded."""
+    return (visit.participant, visit.on, visit.time or "", visit.number, visit.description)
+
+
+def _epoch_before(planned: list[_Entry], subject: str, on: date) -> str:
+    """The EPOCH of the planned visit before a day (attended or not): an
+    unscheduled visit after a missed week-24 follow-up is in follow-up."""
+    before = [e for e in planned if e.subject == subject and e.on <= on and e.epoch]
+    previous = max(before, key=lambda e: (e.on, e.visitnum), default=None)
+    return previous.epoch if previous else ""
+
+
 def _from_record(record: VisitRecord) -> UnscheduledVisit | None:
     if record.status != "completed" or record.actual is None:
         return None
-    return UnscheduledVisit(record.participant, record.actual, record.label, record.contact)
+    return UnscheduledVisit(
+        record.participant, record.actual, record.label, record.contact,
+        record.time, record.occurrence,
+    )  # fmt: skip
 
 
 def subject_visits(
