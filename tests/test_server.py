@@ -268,6 +268,11 @@ def scenario(
             "/feeds/",
             "/feeds/%00.ics",
             "/nothing",
+            # A live token under another path: never in the access log either.
+            "//feeds/" + rotated["token"] + ".ics",
+            "/FEEDS/" + rotated["token"] + ".ics",
+            "/feed/" + rotated["token"] + ".ics",
+            "/" + rotated["token"],
         ):
             assert_not_found(server.get(wrong))
         assert server.get("/healthz").headers["referrer-policy"] == "no-referrer"

@@ -94,9 +94,27 @@ def token_from_path(path: str) -> str | None:
 
 
 def redact(path: str) -> str:
-    """A request path safe to log: nothing after the feed prefix, no query."""
-    path = path.split("?", 1)[0]
-    return FEED_PREFIX + "[redacted]" if path.startswith(FEED_PREFIX) else path
+    """A request path safe to log: no query, nothing after a ``feeds`` segment
+    however the path is written (``//feeds/``, ``/./FEEDS/``), and no segment
+    that could be a token elsewhere (a calendar file, or a long run of the
+    token's characters: a link pasted under another path).
+
+    >>> redact("/feeds/abc.ics?x=1"), redact("//FEEDS/abc.ics"), redact("/x/abc.ics")
+    ('/feeds/[redacted]', '//FEEDS/[redacted]', '/x/[redacted]')
+    >>> redact("/participants/WUH-001")
+    '/participants/WUH-001'
+    """
+    parts = path.split("?", 1)[0].split("/")
+    for index, part in enumerate(parts):
+        if part.lower() == "feeds" and index + 1 < len(parts):
+            return "/".join([*parts[: index + 1], "[redacted]"])
+        if part.lower().endswith(".ics") or _TOKEN_LIKE.search(part):
+            parts[index] = "[redacted]"
+    return "/".join(parts)
+
+
+#: A run of characters as long as a token's shortest part worth hiding.
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_-]{24,}")
 
 
 def expired(expires: date | None, now: datetime) -> bool:

@@ -3,8 +3,10 @@ errors): security headers, and one line in the access log with the feed's
 secret path redacted.
 
 The frame wraps the whole application, so 404s, 405s and 500s get the same
-headers as feeds. The access log never shows a path under ``/feeds/`` nor
-any query string: ``127.0.0.1 "GET /feeds/[redacted] HTTP/1.1" 200 7131 1.2ms``.
+headers as feeds. The access log never shows a path under ``/feeds/`` (however
+written: ``//feeds/``, ``/FEEDS/``), a segment that could be a token, nor any
+query string: ``127.0.0.1 "GET /feeds/[redacted] HTTP/1.1" 200 7131 1.2ms``
+(:func:`planner.core.feeds.redact`).
 """
 
 from __future__ import annotations
