@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from planner.app.context import Context
 from planner.app.passwords import burn, hash_password, needs_rehash, verify
 from planner.app.users import UserInfo, info_of, new_secret
+from planner.core.errors import DatabaseBusy
 from planner.core.users import (
     NAME_MAX,
     PASSWORD_MAX,
@@ -41,6 +43,9 @@ from planner.core.users import (
     session_expiry,
 )
 from planner.store.repository import users
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,10 +180,22 @@ def session(ctx: Context, session_id: str) -> SessionUser | None:
         shown = info_of(reading, user)
         row_id, created, seen, expires = row.id, row.created_at, row.last_seen_at, row.expires_at
     if now - seen >= TOUCH_EVERY:
-        expires = session_expiry(created, now)
-        with ctx.db.write() as writing, writing.begin():
-            users.touch_session(writing, row_id, now, expires)
+        renewed = session_expiry(created, now)
+        if _noted(ctx, lambda writing: users.touch_session(writing, row_id, now, renewed)):
+            expires = renewed
     return SessionUser(shown, csrf_token(session_id), expires)
+
+
+def _noted(ctx: Context, touch: Callable[[Session], None]) -> bool:
+    """Note a session seen or a token used, if the database is free now: a
+    reading request never waits behind another program's long write for it
+    (the next request notes it); False when skipped."""
+    try:
+        with ctx.db.write(wait=False) as writing, writing.begin():
+            touch(writing)
+    except DatabaseBusy:
+        return False
+    return True
 
 
 def logout(ctx: Context, session_id: str) -> None:
@@ -203,6 +220,5 @@ def by_token(ctx: Context, token: str) -> UserInfo | None:
         shown = info_of(reading, user)
         row_id, used = row.id, row.last_used_at
     if used is None or now - used >= TOUCH_EVERY:
-        with ctx.db.write() as writing, writing.begin():
-            users.touch_token(writing, row_id, now)
+        _noted(ctx, lambda writing: users.touch_token(writing, row_id, now))
     return shown

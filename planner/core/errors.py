@@ -109,6 +109,11 @@ def out_of_range(
     )
 
 
+class DatabaseBusy(PlannerError):
+    """Another program held the database longer than planner waits for it:
+    nothing was done; trying again later may work (the server answers 503)."""
+
+
 class DatabaseDamaged(PlannerError):
     """The database's file is damaged (corrupt pages, unreadable values): exit 1.
 

@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from planner.app.rows import Row, audit_rows, judged_rows, participant_rows, visit_rows
 from planner.app.site_view import SiteView
-from planner.core.errors import InputError, NotFound, PlannerError
+from planner.core.errors import DatabaseBusy, InputError, NotFound, PlannerError
 from planner.server import params
 from planner.server.openapi import document
 from planner.server.web.auth import Visitor, session_visitor, token_visitor
@@ -93,11 +93,17 @@ async def visitor_of(request: Request) -> Visitor | None:
     return await session_visitor(request)
 
 
+#: When to try again after a 503 (another program holds the database).
+RETRY = {"Retry-After": "5"}
+
+
 def _status(error: PlannerError) -> int:
     """404 for a participant asked for (not in the user's sites, or nobody);
     400 for any other wrong input, a filter naming nothing included."""
     if isinstance(error, NotFound) and error.field == "participant":
         return 404
+    if isinstance(error, DatabaseBusy):
+        return 503
     return 400 if isinstance(error, InputError) else 500
 
 
@@ -105,7 +111,11 @@ def answering(ask: Callable[..., list[Row]]) -> Callable[..., Any]:
     """An endpoint answering ``ask(view, query, **path_parameters)``."""
 
     async def endpoint(request: Request) -> Response:
-        visitor = await visitor_of(request)
+        try:
+            visitor = await visitor_of(request)
+        except DatabaseBusy as error:
+            return JSONResponse({"error": error.message, "field": error.field}, 503,
+                                headers={**NO_STORE, **RETRY})  # fmt: skip
         if visitor is None:
             headers = {**NO_STORE, "WWW-Authenticate": 'Bearer realm="planner"'}
             return JSONResponse(UNAUTHORIZED, 401, headers=headers)
@@ -115,7 +125,8 @@ def answering(ask: Callable[..., list[Row]]) -> Callable[..., Any]:
             rows = await run_in_threadpool(ask, view, query, **request.path_params)
         except PlannerError as error:
             body = {"error": error.message, "field": error.field}
-            return JSONResponse(body, _status(error), headers=NO_STORE)
+            status = _status(error)
+            return JSONResponse(body, status, headers=NO_STORE | (RETRY if status == 503 else {}))
         return JSONResponse(rows, headers=NO_STORE)
 
     return endpoint

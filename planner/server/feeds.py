@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Match, Route
 
+from planner.core.errors import DatabaseBusy
 from planner.core.feeds import FEED_PREFIX, token_from_path
 from planner.server.caching import (
     CACHE_CONTROL,
@@ -62,8 +63,16 @@ def method_not_allowed(request: Request, _: object = None) -> Response:
     return PlainTextResponse("Method Not Allowed\n", 405, headers=headers)
 
 
-def server_error(*_: object) -> Response:
-    return PlainTextResponse("Internal Server Error\n", 500, headers={"Cache-Control": "no-store"})
+def server_error(request: Request, error: Exception) -> Response:
+    """500, or 503 saying so while another program holds the database (a
+    login waiting behind a long enrolment file); JSON under the API."""
+    headers = {"Cache-Control": "no-store"}
+    if not isinstance(error, DatabaseBusy):
+        return PlainTextResponse("Internal Server Error\n", 500, headers=headers)
+    headers["Retry-After"] = "5"
+    if request.url.path.startswith(API_PATHS):
+        return JSONResponse({"error": error.message, "field": error.field}, 503, headers=headers)
+    return PlainTextResponse(error.message + "\n", 503, headers=headers)
 
 
 def state_of(request: Request) -> ServerState:

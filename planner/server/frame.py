@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Any
 
+from planner.core.errors import DatabaseBusy
 from planner.core.feeds import redact
 from planner.core.texts import printable
 
@@ -86,6 +87,11 @@ class Frame:
 
         try:
             await self.app(scope, receive, framed)
+        except DatabaseBusy:
+            if seen["status"] != 503:  # not answered as such: a real failure
+                raise
+            # Answered 503 (server_error); Starlette raises it again after answering,
+            # which would print a traceback for a busy database.
         finally:
             if not ACCESS_LOG.disabled:
                 elapsed = time.perf_counter() - start

@@ -49,11 +49,17 @@ class Database:
         self.protocols = ProtocolCache()
         self._checked_at: float | None = None
 
-    def write(self) -> Session:
+    def write(self, *, wait: bool = True) -> Session:
         """A session for one writing transaction (``with db.write() as s, s.begin():``);
-        DatabaseDamaged, and nothing written, if the file fails its quick check."""
+        DatabaseDamaged, and nothing written, if the file fails its quick check.
+
+        ``wait=False``: a write that can be skipped (noting when a session was
+        last seen) gives up at once with DatabaseBusy while another program
+        writes to an SQLite file, instead of waiting up to the busy timeout.
+        """
         self.check_before_writing()
-        return _Session(self, self.engine, expire_on_commit=False)
+        engine = self.engine if wait else self.engine.execution_options(busy_timeout_ms=0)
+        return _Session(self, engine, expire_on_commit=False)
 
     def read(self) -> Session:
         """A session for reading: on SQLite a plain BEGIN that never waits for writers."""

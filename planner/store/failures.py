@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
-from planner.core.errors import DatabaseDamaged, PlannerError
+from planner.core.errors import DatabaseBusy, DatabaseDamaged, PlannerError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import ExceptionContext
@@ -29,10 +29,6 @@ SQLITE_IOERR_SHORT_READ = SQLITE_IOERR | (2 << 8)
 PG_DAMAGED = ("XX001", "XX002")
 PG_DISK_FULL = "53100"
 BUSY = "the database is busy: another program has held it for too long; try again"
-
-
-class DatabaseBusy(PlannerError):
-    """Another program held the database longer than the busy timeout."""
 
 
 #: What the driver's message says, and the sentence for it.

@@ -20,10 +20,10 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from planner.core.errors import SchemaError
+from planner.core.errors import DatabaseBusy, SchemaError
 from planner.store.backup import keep_copy
 from planner.store.engine import is_sqlite, make_engine, sqlite_path
-from planner.store.failures import DatabaseBusy, driver_message
+from planner.store.failures import driver_message
 from planner.store.repository import locks
 from planner.store.revisions import HEAD as HEAD
 from planner.store.revisions import REVISIONS as REVISIONS

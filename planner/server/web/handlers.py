@@ -19,7 +19,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from planner.app.site_view import NotPermitted
-from planner.core.errors import Conflict, InputError, NotFound, PlannerError, StaleData
+from planner.core.errors import (
+    Conflict,
+    DatabaseBusy,
+    InputError,
+    NotFound,
+    PlannerError,
+    StaleData,
+)
 from planner.server.web.auth import Visitor, same_secret, session_visitor, to_login
 from planner.server.web.templates import page
 
@@ -47,6 +54,8 @@ def status_of(error: PlannerError) -> int:
         return 409
     if isinstance(error, InputError):
         return 400
+    if isinstance(error, DatabaseBusy):
+        return 503
     return 500
 
 
