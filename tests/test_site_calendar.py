@@ -275,6 +275,19 @@ def test_closures_and_reasons() -> None:
     assert SiteCalendar().always_open
 
 
+@pytest.mark.parametrize("first", ["2027-01-28", "2027-01-27"])
+def test_closing_a_closed_day_again_gives_it_the_new_reason(cli: Cli, first: str) -> None:
+    """The site calendar showed the first reason for the same day closed twice
+    (while the audit trail had both) and the second for a range starting
+    earlier: the latest closing of a day says why it is closed."""
+    ok(cli("site", "add", "WUH", "--timezone", "Asia/Shanghai"))
+    ok(cli("site", "close", "WUH", first, "--to", "2027-01-28", "--reason", "staff training"))
+    ok(cli("site", "close", "WUH", "2027-01-28", "--reason", "power cut"))
+    shown = ok(cli("site", "show", "WUH", "--from", "2027-01-01", "--months", "1")).stdout
+    assert "2027-01-28 Thu  power cut" in shown
+    assert ok(cli("audit", "verify")).stdout.startswith("audit trail intact")
+
+
 def test_weekday_and_holiday_parsing() -> None:
     assert parse_weekdays("sat, Sunday") == frozenset({5, 6})
     assert parse_weekdays("") == frozenset()

@@ -98,6 +98,7 @@ class SiteCalendar:
     closed_weekdays: frozenset[int] = frozenset()
     #: ``CN``, ``US-NY`` or None
     holidays: str | None = None
+    #: In the order they were recorded: the latest covering a day says why it is closed.
     closures: tuple[Closure, ...] = ()
     _years: dict[int, Mapping[date, str]] = field(default_factory=dict, compare=False, repr=False)
 
@@ -116,7 +117,7 @@ class SiteCalendar:
         """Why the site is closed on a day, or None when it is open."""
         if day.weekday() in self.closed_weekdays:
             return f"closed on {_long_name(WEEKDAYS[day.weekday()]).capitalize()}s"
-        for closure in self.closures:
+        for closure in reversed(self.closures):  # the latest closing says why
             if closure.covers(day):
                 return closure.reason or "closed"
         key = self._holiday_key

@@ -68,7 +68,7 @@ def calendar(session: Session, site_id: int) -> SiteCalendar:
             for row in session.scalars(
                 select(SiteClosure)
                 .where(SiteClosure.site_id == site_id)
-                .order_by(SiteClosure.start, SiteClosure.id)
+                .order_by(SiteClosure.id)  # as recorded: the latest closing says why
             )
         ]
         cache[site_id] = calendar_from_row(by_id(session, site_id), closures)
