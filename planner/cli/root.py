@@ -39,7 +39,7 @@ def _text_is_utf8(ctx: click.Context) -> None:
     """Refuse text typed on a terminal that is not UTF-8: Python hands its bytes
     over as lone surrogates, which no database, file or calendar can hold.
     File names (``click.Path``) are left alone: Linux allows any bytes in them."""
-    from planner.core.texts import refused_character
+    from planner.core.texts import undecodable_byte
 
     for param in ctx.command.params:
         value = ctx.params.get(param.name or "")
@@ -47,7 +47,7 @@ def _text_is_utf8(ctx: click.Context) -> None:
             continue
         for text in value if isinstance(value, tuple) else (value,):
             if isinstance(text, str) and not text.isprintable():
-                found = refused_character(text, allowed=text)  # control characters: elsewhere
+                found = undecodable_byte(text)  # other characters: refused where text is used
                 if found is not None:
                     name = (
                         param.opts[0]

@@ -28,13 +28,35 @@ def refused_character(text: str, allowed: str = "\n\t") -> str | None:
     for char in text:
         category = unicodedata.category(char)
         if category == "Cs":
-            code = ord(char)
-            if 0xDC80 <= code <= 0xDCFF:  # a byte os.fsdecode could not decode
-                return f"the byte 0x{code - 0xDC00:02X}, which is not UTF-8 text"
-            return f"the lone surrogate U+{code:04X}, which is not text"
+            return _surrogate(char)
         if category == "Cc" and char not in allowed:
             return f"the control character U+{ord(char):04X}"
+        if category in ("Zl", "Zp"):  # one line stays one line; several use line breaks
+            return f"the line separator U+{ord(char):04X}"
+        if char in BIDI_CONTROLS:
+            return f"the direction override U+{ord(char):04X}"
     return None
+
+
+def undecodable_byte(text: str) -> str | None:
+    """The first byte of ``text`` that was not UTF-8 where it came from (a
+    command line on a Latin-1 terminal), named as :func:`refused_character` does."""
+    for char in text:
+        if "\ud800" <= char <= "\udfff":
+            return _surrogate(char)
+    return None
+
+
+def _surrogate(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte os.fsdecode could not decode
+        return f"the byte 0x{code - 0xDC00:02X}, which is not UTF-8 text"
+    return f"the lone surrogate U+{code:04X}, which is not text"
+
+
+#: Embeddings, overrides and isolates (not the marks U+200E/U+200F): shown raw
+#: on a page or in a calendar they reverse the text after them ("Trojan Source").
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def printable(text: str) -> str:
