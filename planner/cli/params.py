@@ -1,4 +1,4 @@
-"""Parameter types and the options several commands share.
+"""Parameter types, the options several commands share, and what no option takes.
 
 Only click is imported here: every command module uses these at import time,
 and ``planner --help`` must not load the heavy libraries.
@@ -46,3 +46,27 @@ REVISION = click.option(
     metavar="N",
     help="The revision you looked at; refuse if the visit changed since.",
 )
+
+
+def text_is_utf8(ctx: click.Context) -> None:
+    """Refuse text typed on a terminal that is not UTF-8: Python hands its bytes
+    over as lone surrogates, which no database, file or calendar can hold.
+    File names (``click.Path``) are left alone: Linux allows any bytes in them."""
+    from planner.core.texts import undecodable_byte
+
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if isinstance(param.type, click.Path | click.File):
+            continue
+        for text in value if isinstance(value, tuple) else (value,):
+            if isinstance(text, str) and not text.isprintable():
+                found = undecodable_byte(text)  # other characters: refused where text is used
+                if found is not None:
+                    name = (
+                        param.opts[0]
+                        if isinstance(param, click.Option)
+                        else param.human_readable_name
+                    )
+                    raise click.BadParameter(
+                        f"holds {found}; is the terminal set to UTF-8?", ctx, param, name
+                    )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from planner.cli.errors import CommandFailed, raise_damage, refuse_memory, report
+from planner.cli.params import text_is_utf8
 from planner.core.errors import PlannerError
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ class PlannerCommand(click.Command):
     """A command whose library errors are described with its own options."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        _text_is_utf8(ctx)
+        text_is_utf8(ctx)
         try:
             return super().invoke(ctx)
         except PlannerError as error:
@@ -33,30 +34,6 @@ class PlannerCommand(click.Command):
         except Exception as error:
             raise_damage(error, root_option(ctx, "db"), ctx)  # if the database is damaged
             raise
-
-
-def _text_is_utf8(ctx: click.Context) -> None:
-    """Refuse text typed on a terminal that is not UTF-8: Python hands its bytes
-    over as lone surrogates, which no database, file or calendar can hold.
-    File names (``click.Path``) are left alone: Linux allows any bytes in them."""
-    from planner.core.texts import undecodable_byte
-
-    for param in ctx.command.params:
-        value = ctx.params.get(param.name or "")
-        if isinstance(param.type, click.Path | click.File):
-            continue
-        for text in value if isinstance(value, tuple) else (value,):
-            if isinstance(text, str) and not text.isprintable():
-                found = undecodable_byte(text)  # other characters: refused where text is used
-                if found is not None:
-                    name = (
-                        param.opts[0]
-                        if isinstance(param, click.Option)
-                        else param.human_readable_name
-                    )
-                    raise click.BadParameter(
-                        f"holds {found}; is the terminal set to UTF-8?", ctx, param, name
-                    )
 
 
 class CommandGroup(click.Group):

@@ -45,18 +45,16 @@ FORBIDDEN = (
 )
 
 
+#: The status of each kind of error: the first that matches (409: changed
+#: meanwhile, or not possible now; 503: another program holds the database).
+STATUSES: tuple[tuple[type[PlannerError] | tuple[type[PlannerError], ...], int], ...] = (
+    (NotFound, 404), (NotPermitted, 403), ((StaleData, Conflict), 409), (InputError, 400),
+    (DatabaseBusy, 503),
+)  # fmt: skip
+
+
 def status_of(error: PlannerError) -> int:
-    if isinstance(error, NotFound):
-        return 404
-    if isinstance(error, NotPermitted):
-        return 403
-    if isinstance(error, StaleData | Conflict):  # changed meanwhile, or not possible now
-        return 409
-    if isinstance(error, InputError):
-        return 400
-    if isinstance(error, DatabaseBusy):
-        return 503
-    return 500
+    return next((status for kind, status in STATUSES if isinstance(error, kind)), 500)
 
 
 def message_of(error: PlannerError) -> str:
