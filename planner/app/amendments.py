@@ -17,10 +17,11 @@ from planner.app.apply import BLOCK, Batch, Plans
 from planner.app.context import Context, unknown_participant
 from planner.app.results import VisitChange
 from planner.app.versions import find_version
-from planner.core.amend import Amendment, added_visit, continuing_after
+from planner.core.amend import Amendment, added_visit
 from planner.core.amend import rebaseline as plan_rebaseline
 from planner.core.errors import Conflict, InputError, NotFound
 from planner.core.protocol import StudyProtocol
+from planner.core.replan import continuing_after
 from planner.store.models import Participant, ProtocolVersion
 from planner.store.repository import amendments, bulk, protocols, sites
 from planner.store.repository.bulk import VisitState

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from planner.app.context import applied
 from planner.app.results import VisitChange
 from planner.core.errors import StaleData
 from planner.core.replan import Change, replan
@@ -183,11 +184,11 @@ def replan_participants(
             plan = _plan(ctx, session, plans, participant, mine)
             if plan:
                 by_key = {(row.event, row.occurrence): row for row in mine}
-                code = participant.code
-                changes += [
-                    batch.change(by_key[c.key], code, "replan", c.after, reason=reason)
-                    for c in plan
-                ]
+                ended = participant.ended_on if participant.status != "active" else None
+                for change in plan:
+                    action, values, why = applied(change, ended, reason)
+                    row = by_key[change.key]
+                    changes.append(batch.change(row, participant.code, action, values, reason=why))
         batch.write(session)
         if progress is not None:
             progress(min(first + BLOCK, total), total)
@@ -209,8 +210,14 @@ def _plan(
         participant.site_id,
     )
 
+    ended = participant.ended_on if participant.status != "active" else None
+
     def plan() -> list[Change]:
         protocol, _ = ctx.db.protocols.get(session.connection(), version)
-        return replan(protocol, arm, day1, rows, place=sites.calendar(session, site).place)
+        place = sites.calendar(session, site).place
+        return replan(
+            protocol, arm, day1, rows, place=place, ended_on=ended, status=participant.status
+        )
 
-    return plans.get(Plans.key(version, arm, day1, site, rows=rows), plan)
+    key = Plans.key(version, arm, day1, site, ended, participant.status, rows=rows)
+    return plans.get(key, plan)

@@ -16,7 +16,7 @@ from planner.core.bundled import BUNDLED_IDS, bundled, bundled_source
 from planner.core.errors import InputError, NotFound, StaleData
 from planner.core.facts import facts_json
 from planner.core.protocol import StudyProtocol, fingerprint
-from planner.core.replan import replan
+from planner.core.replan import Change, replan
 from planner.core.visits import VisitRecord, visit_id
 from planner.store.database import Database
 from planner.store.models import Participant, ProtocolVersion, Visit
@@ -220,18 +220,34 @@ class Context:
     ) -> list[VisitChange]:
         """Re-plan every scheduled visit of a participant from the dates known now."""
         rows = visits.of_participant(session, participant.id)
+        ended = participant.ended_on if participant.status != "active" else None
         plan = replan(
             self.protocol_of(session, participant),
             participant.arm,
             participant.day1,
             rows,
             place=sites.calendar(session, participant.site_id).place,
+            ended_on=ended,
+            status=participant.status,
         )
         by_key = {(row.event, row.occurrence): row for row in rows}
-        return [
-            self.change(session, by_key[c.key], participant, "replan", c.after, reason=reason)
-            for c in plan
-        ]
+        done = []
+        for change in plan:
+            action, values, why = applied(change, ended, reason)
+            done.append(self.change(session, by_key[change.key], participant, action, values,
+                                    reason=why))  # fmt: skip
+        return done
+
+
+def applied(
+    change: Change, ended: date | None, reason: str | None
+) -> tuple[str, dict[str, Any], str | None]:
+    """A re-planning change as (action, values, reason) to write and audit: a
+    visit planned past the participant's death or withdrawal is cancelled."""
+    if change.action != "cancel":
+        return "replan", change.after, reason
+    why = f"planned after the participant's end of participation on {ended}"
+    return "cancel", {**change.after, "reason": why}, why
 
 
 def unknown_site(session: Session, code: str) -> NotFound:

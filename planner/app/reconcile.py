@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 from planner.app.context import Context
 from planner.app.results import VisitChange
-from planner.core.amend import Amendment, added_visit, continuing_after, rebaseline
+from planner.core.amend import Amendment, added_visit, rebaseline
+from planner.core.replan import continuing_after
 from planner.core.visits import visit_id
 from planner.store.models import Participant
 from planner.store.repository import sites, visits

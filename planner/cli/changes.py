@@ -44,6 +44,9 @@ def changes_text(outcome: Outcome) -> list[str]:
     for change in outcome.changes:  # a correction made after a rebaseline (app/reconcile.py)
         if change.action == "amend-cancel":
             lines.append(f"{change.visit} cancelled: not in the participant's protocol version")
+        elif change.action == "cancel":  # re-planned past a death or withdrawal
+            lines.append(f"{change.visit} cancelled: it would now fall after the participant's "
+                         "end of participation")  # fmt: skip
         elif change.action == "amend-add":
             lines.append(f"{change.visit} added on {change.after.get('target')}: in the "
                          "participant's protocol version")  # fmt: skip

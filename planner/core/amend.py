@@ -13,7 +13,7 @@ nothing. The rules (``docs/amendments.md``):
 - a scheduled visit whose series or occurrence the version no longer has is
   cancelled;
 - a participant who ended (withdrew or died) gets nothing new after the date,
-  but for the series a withdrawal kept going (:func:`continuing_after`:
+  but for the series a withdrawal kept going (:func:`~planner.core.replan.continuing_after`:
   survival follow-up), which get the version's new occurrences too.
 
 Unscheduled visits (``UNS``) are outside the protocol and never touched.
@@ -122,6 +122,12 @@ def _moved(visit: AmendedVisit, occurrence: Occurrence) -> Amendment | None:
     return Amendment(_key(visit), "move", before, changed, after["target"])
 
 
+def _past_the_end(moved: Amendment, ended_on: date | None, continuing: frozenset[str]) -> bool:
+    """A visit the new version would move past the participant's death or
+    withdrawal (outside the series the withdrawal kept going): cancelled instead."""
+    return ended_on is not None and moved.day > ended_on and moved.key.event not in continuing
+
+
 def rebaseline(
     protocol: StudyProtocol,
     arm: str,
@@ -157,6 +163,11 @@ def rebaseline(
                 )
         elif visit.status == "scheduled":
             moved = _moved(visit, occurrence)
+            if moved is not None and _past_the_end(moved, ended_on, continuing):
+                before = {"status": "scheduled", "target": visit.target}
+                moved = Amendment(
+                    moved.key, "cancel", before, {"status": "cancelled"}, visit.target
+                )
             if moved is not None:
                 found.append(moved)
     kept = {occurrence.key for occurrence in plan}
@@ -166,25 +177,3 @@ def rebaseline(
             found.append(Amendment(key, "cancel", before, {"status": "cancelled"}, visit.target))
     found.sort(key=lambda change: (change.day, change.key.event, change.key.occurrence))
     return found
-
-
-def continuing_after(
-    protocol: StudyProtocol,
-    arm: str,
-    visits: Sequence[AmendedVisit],
-    ended_on: date | None,
-    status: str,
-) -> frozenset[str]:
-    """The series a withdrawal kept going after its date: those with a visit
-    after it that the withdrawal did not cancel, and, when one of them is
-    survival follow-up, every series ``protocol`` marks as survival follow-up
-    (one new in it included). Nothing goes on after a death, nor after a
-    withdrawal that cancelled all follow-up (``--survival cancel``)."""
-    if status != "withdrawn" or ended_on is None:
-        return frozenset()
-    going = {
-        v.event for v in visits
-        if v.event != UNSCHEDULED and v.target > ended_on and v.status != "cancelled"
-    }  # fmt: skip
-    survival = {series.code for series in protocol.series_for(arm) if series.survival}
-    return frozenset(going | survival if going & survival else going)

@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 
 from planner.core.protocol import StudyProtocol
 from planner.core.schedule import Placer, VisitKey, expand
+from planner.core.visits import UNSCHEDULED
 
 SurvivalChoice = Literal["protocol", "keep", "cancel"]
 
@@ -58,6 +59,8 @@ class Change:
     key: VisitKey
     before: dict[str, Any]
     after: dict[str, Any]
+    #: ``replan`` (new dates), or ``cancel``: planned past the participant's end.
+    action: Literal["replan", "cancel"] = "replan"
 
 
 def _key(visit: StoredVisit) -> VisitKey:
@@ -77,12 +80,18 @@ def replan(
     visits: Sequence[StoredVisit],
     *,
     place: Placer | None = None,
+    ended_on: date | None = None,
+    status: str = "active",
 ) -> list[Change]:
     """The scheduled visits whose dates follow from the dates known now, moved.
 
     A moved (pinned) visit keeps its date; when its window moves away from
-    it, the change flags (or clears) it as a deviation.
+    it, the change flags (or clears) it as a deviation. For a participant who
+    died or withdrew (``status`` on ``ended_on``), a visit that would move past
+    that date is cancelled instead (a visit on the day itself stays until
+    then), but in the series a withdrawal kept going (:func:`continuing_after`).
     """
+    going = continuing_after(protocol, arm, visits, ended_on, status)
     plan = {
         o.key: o
         for o in expand(
@@ -106,6 +115,10 @@ def replan(
             after["deviation"] = not (
                 occurrence.window_start <= visit.target <= occurrence.window_end
             )
+        if ended_on is not None and after["target"] > ended_on and visit.event not in going:
+            changes.append(Change(_key(visit), {"status": "scheduled"}, {"status": "cancelled"},
+                                  "cancel"))  # fmt: skip
+            continue
         before = {name: getattr(visit, name) for name in after}
         changes.append(Change(_key(visit), before, after))
     return changes
@@ -148,3 +161,25 @@ def cancellations(
     ]
     cancelled.sort(key=lambda v: (v.target, v.event, v.occurrence))
     return [_key(v) for v in cancelled]
+
+
+def continuing_after(
+    protocol: StudyProtocol,
+    arm: str,
+    visits: Sequence[StoredVisit],
+    ended_on: date | None,
+    status: str,
+) -> frozenset[str]:
+    """The series a withdrawal kept going after its date: those with a visit
+    after it that the withdrawal did not cancel, and, when one of them is
+    survival follow-up, every series ``protocol`` marks as survival follow-up
+    (one new in it included). Nothing goes on after a death, nor after a
+    withdrawal that cancelled all follow-up (``--survival cancel``)."""
+    if status != "withdrawn" or ended_on is None:
+        return frozenset()
+    going = {
+        v.event for v in visits
+        if v.event != UNSCHEDULED and v.target > ended_on and v.status != "cancelled"
+    }  # fmt: skip
+    survival = {series.code for series in protocol.series_for(arm) if series.survival}
+    return frozenset(going | survival if going & survival else going)

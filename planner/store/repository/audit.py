@@ -179,7 +179,9 @@ def last_ending(session: Session, participant: str) -> tuple[str | None, list[st
     ``before`` values (JSON) and the visits it cancelled, or None when there is none.
 
     An ending writes its cancellations, then its own row, in one transaction:
-    the cancellations are the ``cancel`` rows just before it.
+    the cancellations are the ``cancel`` rows just before it; and, while it
+    stands, re-planning cancels a visit it would move past the end date (a
+    ``cancel`` row after it), which a reinstatement restores too.
     """
     query = select(AuditEntry).where(AuditEntry.participant == participant)
     rows = list(session.scalars(query.order_by(AuditEntry.id.desc())))
@@ -195,7 +197,8 @@ def last_ending(session: Session, participant: str) -> tuple[str | None, list[st
                 if earlier.action != "cancel" or earlier.visit is None:
                     break
                 cancelled.append(earlier.visit)
-            return row.before, cancelled
+            later = [r.visit for r in rows[:index] if r.action == "cancel" and r.visit]
+            return row.before, cancelled + later
     return None
 
 
