@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import dump
 from tests.parsers import ical_spans, vobject_spans
 
 Cli = Callable[..., Any]
@@ -342,3 +343,26 @@ def test_closing_a_day_a_visit_was_moved_to_by_hand_keeps_it_there_and_says_why(
         "there (see `planner conflicts`):\n"
         "  WUH-001/FU/1  2026-03-31  audit\n"
     )
+
+
+def test_a_series_keeps_its_order_both_ways(g1: Cli, db_path: Path) -> None:
+    """Infusion 2 recorded first: infusion 1 may not then be dated after it
+    (it was accepted, a deviation at most, and "infusion 1" came second)."""
+    ok(g1("visit", "complete", "WUH-001/INF/2", "--on", "2026-03-06"))
+    before = dump(db_path)
+    refused(
+        g1("visit", "complete", "WUH-001/INF/1", "--on", "2026-03-07"),
+        "cannot complete WUH-001/INF/1 on 2026-03-07: a later INF visit was completed "
+        "earlier, on 2026-03-06",
+    )
+    assert dump(db_path) == before
+    ok(g1("visit", "complete", "WUH-001/INF/1", "--on", "2026-03-02"))
+
+
+def test_a_weight_in_other_digits_is_refused(g1: Cli) -> None:
+    """Dates must be ASCII digits; so must weights ("７０" was read as 70 kg)."""
+    refused(
+        g1("enroll", "WUH-002", "--protocol", "ucmsc-dlc", "--arm", "G1", "--site", "WUH",
+           "--day1", "2026-03-02", "--weight-kg", "７０"),
+        "weight '７０' is not a number of kilograms",
+    )  # fmt: skip

@@ -439,6 +439,33 @@ def test_duplicate_series_codes_in_overlapping_arms_names_the_arm() -> None:
     assert one_problem(text) == ("schedule[1].code", "duplicate series code 'FU' in arm 'A'")
 
 
+def test_codes_that_differ_only_in_case() -> None:
+    """P/FU/1 and P/fu/1 could not be told apart in a calendar, nor UNS from uns."""
+    assert one_problem(HEAD.replace('code = "B"', 'code = "a"') + series()) == (
+        "arms[1].code",
+        "arm code 'a' differs from 'A' only in case",
+    )
+    text = (
+        HEAD + series("FU", "timing = { weeks = [4] }") + series("fu", "timing = { weeks = [8] }")
+    )
+    assert one_problem(text) == (
+        "schedule[1].code",
+        "series code 'fu' differs from 'FU' only in case",
+    )
+    assert one_problem(HEAD + series("uns")) == (
+        "schedule[0].code",
+        "'UNS' is reserved for unscheduled visits; choose another code",
+    )
+
+
+def test_an_arm_listed_twice_in_a_series() -> None:
+    body = 'arms = ["A", "A"]\ntiming = { days = [1] }'
+    assert one_problem(HEAD + series(body=body)) == (
+        "schedule[0].arms[1]",
+        "arm 'A' is listed twice",
+    )
+
+
 def test_series_restricted_to_an_unknown_arm() -> None:
     body = 'arms = ["A", "C"]\ntiming = { days = [1] }'
     assert one_problem(HEAD + series(body=body)) == (

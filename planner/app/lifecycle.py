@@ -91,17 +91,7 @@ def complete(
                 value=on,
                 subject=visit,
             )
-        # Series keep their order; unscheduled visits are each their own (one
-        # recorded late may well have happened before one recorded earlier).
-        previous = None if row.event == UNSCHEDULED else visits.previous_completion(session, row)
-        if previous is not None and on < previous:
-            raise InputError(
-                f"cannot complete {visit} on {on}: the previous {row.event} visit was "
-                f"completed later, on {previous}",
-                field="on",
-                value=on,
-                subject=visit,
-            )
+        _in_series_order(session, row, visit, on)
         _within_participation(participant, row, visit, on, "complete")
         _not_before_the_study(participant, row, visit, on, "complete")
         # An unscheduled visit is outside the protocol: it cannot deviate from it.
@@ -164,6 +154,32 @@ def _move_unscheduled(
     changes = [ctx.change(session, row, participant, "move", values, reason=reason)]
     done = outcome(ctx, session, participant, changes)
     return Outcome(done.changes, done.schedule, _day_warnings(session, row, visit, to))
+
+
+def _in_series_order(session: Session, row: Visit, visit: str, on: date) -> None:
+    """Series keep their order (infusion 2 is not given before infusion 1);
+    unscheduled visits are each their own (one recorded late may well have
+    happened before one recorded earlier)."""
+    if row.event == UNSCHEDULED:
+        return
+    previous = visits.previous_completion(session, row)
+    if previous is not None and on < previous:
+        raise InputError(
+            f"cannot complete {visit} on {on}: the previous {row.event} visit was "
+            f"completed later, on {previous}",
+            field="on",
+            value=on,
+            subject=visit,
+        )
+    following = visits.next_completion(session, row)
+    if following is not None and on > following:
+        raise InputError(
+            f"cannot complete {visit} on {on}: a later {row.event} visit was "
+            f"completed earlier, on {following}",
+            field="on",
+            value=on,
+            subject=visit,
+        )
 
 
 def _not_before_the_study(

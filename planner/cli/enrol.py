@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from planner.cli.params import ARM, DATE, FORMAT, PROTOCOL, SITE
+from planner.cli.params import ARM, DATE, FORMAT, PROTOCOL, SITE, WEIGHT
 from planner.cli.root import emit, main, open_planner
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 @ARM
 @SITE
 @click.option("--day1", type=DATE)
-@click.option("--weight-kg", type=float, metavar="KG")
+@click.option("--weight-kg", type=WEIGHT, metavar="KG")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=True), help="Enrol every row.")
 @click.option(
     "--skip-existing",

@@ -11,6 +11,27 @@ from typing import Any
 
 import click
 
+
+class WeightParam(click.ParamType):  # type: ignore[type-arg]
+    """A weight in kilograms written in ASCII digits, as dates are ("７０" is not 70)."""
+
+    name = "KG"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            if not str(value).isascii():
+                raise ValueError(value)
+            return float(value)
+        except ValueError:
+            self.fail(f"weight {value!r} is not a number of kilograms", param, ctx)
+
+
+WEIGHT = WeightParam()
+
 #: The output formats of every command that prints rows.
 FORMATS = click.Choice(["table", "json", "csv"])
 

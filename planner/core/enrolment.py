@@ -48,6 +48,8 @@ def parse_weight(text: str | float | None) -> float | None:
     if text is None or text == "":
         return None
     try:
+        if isinstance(text, str) and not text.isascii():  # "７０": digits are ASCII, as in dates
+            raise ValueError(text)
         weight = float(text)
     except ValueError:
         raise InputError(

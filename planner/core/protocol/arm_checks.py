@@ -42,9 +42,14 @@ def check_arms(protocol: StudyProtocol) -> Iterator[Problem]:
 def _check_arm(protocol: StudyProtocol, arm: str) -> Iterator[Problem]:
     in_arm = [(i, s) for i, s in enumerate(protocol.schedule) if s.applies_to(arm)]
     by_code: dict[str, Series] = {}
+    folded: dict[str, str] = {}  # the first spelling of each code in lower case
     for i, series in in_arm:
+        first = folded.setdefault(series.code.casefold(), series.code)
         if series.code in by_code:
             yield f"schedule[{i}].code", f"duplicate series code {series.code!r}"
+        elif first != series.code:
+            why = f"series code {series.code!r} differs from {first!r} only in case"
+            yield f"schedule[{i}].code", why
         by_code[series.code] = series
     total = sum(series.timing.size for _, series in in_arm)
     if total > MAX_ARM_OCCURRENCES:

@@ -29,17 +29,24 @@ def check_semantics(protocol: StudyProtocol) -> Iterator[Problem]:
 
 
 def _check_arm_codes(protocol: StudyProtocol) -> Iterator[Problem]:
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # by the code in lower case: the first spelling
     for i, arm_def in enumerate(protocol.arms):
-        if arm_def.code in seen:
+        first = seen.get(arm_def.code.casefold())
+        if first is None:
+            seen[arm_def.code.casefold()] = arm_def.code
+        elif first == arm_def.code:
             yield f"arms[{i}].code", f"duplicate arm code {arm_def.code!r}"
-        seen.add(arm_def.code)
+        else:
+            why = f"arm code {arm_def.code!r} differs from {first!r} only in case"
+            yield f"arms[{i}].code", why
 
 
 def _check_series(series: Series, here: str, arm_codes: list[str]) -> Iterator[Problem]:
     for j, listed in enumerate(series.arms or ()):
         if listed not in arm_codes:
             yield f"{here}.arms[{j}]", f"unknown arm {listed!r} (arms: {', '.join(arm_codes)})"
+        elif listed in (series.arms or ())[:j]:
+            yield f"{here}.arms[{j}]", f"arm {listed!r} is listed twice"
     size = series.timing.size
     if series.windows is not None and len(series.windows) != size:
         yield (
@@ -48,7 +55,7 @@ def _check_series(series: Series, here: str, arm_codes: list[str]) -> Iterator[P
             f"{counted(size, 'occurrence')}; give one window per occurrence",
         )
     yield from _check_offsets(series, here)
-    if series.code == UNSCHEDULED:
+    if series.code.upper() == UNSCHEDULED:
         yield (
             f"{here}.code",
             f"{UNSCHEDULED!r} is reserved for unscheduled visits; choose another code",

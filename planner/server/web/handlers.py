@@ -45,8 +45,7 @@ FORBIDDEN = (
 )
 
 
-#: The status of each kind of error: the first that matches (409: changed
-#: meanwhile, or not possible now; 503: another program holds the database).
+#: The status of each kind of error, the first that matches (409: changed or not possible now).
 STATUSES: tuple[tuple[type[PlannerError] | tuple[type[PlannerError], ...], int], ...] = (
     (NotFound, 404), (NotPermitted, 403), ((StaleData, Conflict), 409), (InputError, 400),
     (DatabaseBusy, 503),

@@ -51,6 +51,18 @@ def previous_completion(session: Session, row: Visit) -> date | None:
     )
 
 
+def next_completion(session: Session, row: Visit) -> date | None:
+    """When the earliest later occurrence of the same series was completed."""
+    return session.scalar(
+        select(func.min(Visit.actual)).where(
+            Visit.participant_id == row.participant_id,
+            Visit.event == row.event,
+            Visit.occurrence > row.occurrence,
+            Visit.status == "completed",
+        )
+    )
+
+
 def insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
         session.connection().execute(insert(visits_table), rows)
