@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -209,3 +211,43 @@ def test_the_durability_benchmark_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "FULL/NORMAL" in done.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.usefixtures("site")
+def test_restore_refuses_a_backup_of_a_newer_planner(
+    cli: Cli, db_path: Path, tmp_path: Path
+) -> None:
+    """Restored, every later command would refuse the database ("made by a
+    newer planner"), and the operator would have to find the kept copy."""
+    enroll(cli, "B-1")
+    before = dump(db_path)
+    backup = tmp_path / "backup.db"
+    ok(cli("db", "backup", str(backup)))
+    connection = sqlite3.connect(backup)
+    connection.execute("UPDATE alembic_version SET version_num = '9999'")
+    connection.commit()
+    connection.close()
+    result = cli("db", "restore", str(backup))
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith(
+        f"planner: error: {str(backup)!r} was made by a newer planner (schema 9999; "
+    )
+    assert dump(db_path) == before
+    assert not list(tmp_path.glob("*.before-restore-*"))
+
+
+def test_a_new_database_and_its_copies_are_the_owners_alone(tmp_path: Path) -> None:
+    """Under the usual umask 022 a new database was 0644: participants' visits,
+    password hashes and the audit trail readable by every user of the machine."""
+    env = {**os.environ, "PLANNER_DB": str(tmp_path / "new.db")}
+    planner = str(Path(sys.executable).with_name("planner"))
+
+    def run(*args: str) -> None:
+        subprocess.run([planner, *args], env=env, check=True, capture_output=True,
+                       preexec_fn=lambda: os.umask(0o022), timeout=120)  # fmt: skip
+
+    run("site", "add", "WUH", "--timezone", "Asia/Shanghai")
+    run("db", "backup", str(tmp_path / "copy.db"))
+    run("--db", str(tmp_path / "restored.db"), "db", "restore", str(tmp_path / "copy.db"))
+    for name in ("new.db", "copy.db", "restored.db"):
+        assert oct(os.stat(tmp_path / name).st_mode & 0o777) == "0o600", name

@@ -25,6 +25,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from planner.app import ExportScope, Planner
 from planner.app.feed_cache import RECENT_SECONDS
@@ -360,6 +361,17 @@ def test_serve_on_a_port_in_use_or_an_unknown_host_says_so_in_one_line(tmp_path:
                 "",
                 f"planner: error: {says}\n",
             ), args
+
+
+@pytest.mark.parametrize(("host", "warned"), [("0.0.0.0", True), ("127.0.0.1", False)])
+def test_serving_beyond_this_machine_warns(tmp_path: Path, host: str, warned: bool) -> None:
+    """Plain HTTP on every interface (logins, participants' visits) is a
+    mistake unless a reverse proxy with TLS is in front: said on stderr."""
+    server = Server(str(tmp_path / "planner.db"), tmp_path / "server.log", "--host", host)
+    server.stop()
+    output = server.output.read_text()
+    warning = f"planner: warning: listening on {host}, not only this machine: logins and"
+    assert (warning in output) == warned, output
 
 
 def test_a_request_path_cannot_forge_log_lines_or_drive_the_terminal(tmp_path: Path) -> None:

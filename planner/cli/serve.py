@@ -61,6 +61,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, access_log: bo
 def _check_listen(host: str, port: int) -> None:
     """One clear sentence, before uvicorn logs its own, when the address cannot
     be listened on (a port in use, an unknown host)."""
+    import ipaddress
     import socket
 
     from planner.core.errors import InputError, PlannerError
@@ -79,3 +80,10 @@ def _check_listen(host: str, port: int) -> None:
             probe.bind(address)
         except OSError as error:
             raise PlannerError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    if not ipaddress.ip_address(address[0]).is_loopback:
+        click.echo(
+            f"planner: warning: listening on {host}, not only this machine: logins and "
+            "participants' visits travel as plain HTTP unless a reverse proxy with TLS is in "
+            'front (README, "Running the server for a site")',
+            err=True,
+        )

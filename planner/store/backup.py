@@ -21,8 +21,15 @@ from sqlalchemy.engine import URL
 
 from planner.core.errors import InputError, PlannerError
 from planner.store.engine import BUSY_TIMEOUT_MS, sqlite_path
-from planner.store.files import check_target, new_file_mode, new_temporary, protected_paths
+from planner.store.files import (
+    check_target,
+    claim_new_file,
+    new_file_mode,
+    new_temporary,
+    protected_paths,
+)
 from planner.store.repository.health import AUDIT_TRIGGERS
+from planner.store.revisions import REVISIONS
 
 COMPANIONS = ("-wal", "-shm", "-journal")
 
@@ -90,12 +97,15 @@ def keep_copy(url: URL, stem: str) -> str:
 
 
 def _copy(source: str, folder: str, destination: str, mode: int) -> int:
-    """Copy into a temporary file, then move it to ``destination``."""
+    """Copy into a temporary file, then move it to ``destination``: written as
+    the owner's alone, given the database's permissions once complete (a
+    read-only database, an archived trial's, gives a read-only copy)."""
     handle, temporary = new_temporary(folder)
-    os.fchmod(handle, mode)
+    os.fchmod(handle, 0o600)
     os.close(handle)
     try:
         pages = _online_copy(source, temporary)
+        os.chmod(temporary, mode)
         for suffix in COMPANIONS:  # never let a stale WAL be replayed into the copy
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(destination + suffix)
@@ -152,8 +162,17 @@ def restore_from(url: URL, backup: str, keep: str | None) -> tuple[int, str | No
     if not os.path.isfile(real):
         raise InputError(f"{backup!r} is not a file", field="backup", value=backup)
     check_copy(backup)
-    _check_triggers(backup, _planner_database(backup))
+    revision = _planner_database(backup)
+    if revision not in REVISIONS:
+        raise InputError(
+            f"{backup!r} was made by a newer planner (schema {revision}; this one knows up to "
+            f"{REVISIONS[-1]}): restore it with that planner",
+            field="backup",
+            value=backup,
+        )
+    _check_triggers(backup, revision)
     kept = None if keep is None else keep_copy(url, keep)
+    claim_new_file(target)  # a database restored to a new path is its owner's alone
     src = sqlite3.connect(f"file:{real}?mode=ro", uri=True)
     try:
         dst = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from planner.core.errors import DatabaseDamaged, PlannerError
 from planner.store.engine import make_engine, resolve_url, sqlite_path
+from planner.store.files import claim_new_file
 from planner.store.migrate import ensure_current
 from planner.store.records import ProtocolCache
 from planner.store.repository import health
@@ -39,6 +40,7 @@ class Database:
 
     def __init__(self, db: str | None = None) -> None:
         self.url: URL = resolve_url(db)
+        claim_new_file(sqlite_path(self.url))
         self.engine: Engine = make_engine(self.url)
         try:
             ensure_current(self.url, self.engine)

@@ -241,3 +241,17 @@ def write_files_atomically(
             raise unwritten(folder, error, "out_dir") from None
         raise
     return sizes
+
+
+def claim_new_file(path: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (0600, whatever the
+    umask): it holds participants' visits, password hashes and the audit trail;
+    SQLite gives its -wal and -shm files the same permissions, and backups and
+    exports take them too. An existing file is left as it is; a path that cannot
+    be created is left to SQLite, which says why."""
+    if path is None:
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:
+        return
