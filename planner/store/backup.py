@@ -21,12 +21,14 @@ from sqlalchemy.engine import URL
 
 from planner.core.errors import InputError, PlannerError
 from planner.store.engine import BUSY_TIMEOUT_MS, sqlite_path
+from planner.store.failures import SQLITE_FULL
 from planner.store.files import (
     check_target,
     claim_new_file,
     new_file_mode,
     new_temporary,
     protected_paths,
+    unwritten,
 )
 from planner.store.repository.health import AUDIT_TRIGGERS
 from planner.store.revisions import REVISIONS
@@ -111,9 +113,9 @@ def _copy(source: str, folder: str, destination: str, mode: int) -> int:
                 os.unlink(destination + suffix)
         os.replace(temporary, destination)
     except sqlite3.Error as error:
-        raise InputError(f"cannot write the backup to {destination!r}: {error}") from None
+        raise _failed(f"cannot write the backup to {destination!r}", error) from None
     except OSError as error:
-        raise InputError(f"cannot write the backup to {destination!r}: {error.strerror}") from None
+        raise unwritten(destination, error, "file") from None
     finally:
         for leftover in (temporary, *(temporary + suffix for suffix in COMPANIONS)):
             with contextlib.suppress(FileNotFoundError):
@@ -182,7 +184,7 @@ def restore_from(url: URL, backup: str, keep: str | None) -> tuple[int, str | No
         finally:
             dst.close()
     except sqlite3.Error as error:
-        raise InputError(f"cannot restore {backup!r}: {error}", field="backup") from None
+        raise _failed(f"cannot restore {backup!r}", error) from None
     finally:
         src.close()
     check_copy(target)
@@ -227,3 +229,11 @@ def _planner_database(path: str) -> str:
     if row is None:
         raise InputError(f"{path!r} is not a planner database", field="backup", value=path)
     return str(row[0])
+
+
+def _failed(what: str, error: sqlite3.Error) -> PlannerError:
+    """A full disk is no fault of the input (exit 1); anything else SQLite
+    refuses about the files named is (exit 2)."""
+    if (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF == SQLITE_FULL:
+        return PlannerError(f"{what}: the disk is full; nothing was changed")
+    return InputError(f"{what}: {error}", field="backup")
