@@ -145,6 +145,17 @@ def test_restore_refuses_a_damaged_or_foreign_file_and_changes_nothing(
     assert not list(tmp_path.glob("*.before-restore-*"))
 
 
+def edited_backup(cli: Cli, tmp_path: Path, statement: str) -> Path:
+    """A backup of the database, then edited behind planner's back."""
+    backup = tmp_path / "backup.db"
+    ok(cli("db", "backup", str(backup)))
+    connection = sqlite3.connect(backup)
+    connection.execute(statement)
+    connection.commit()
+    connection.close()
+    return backup
+
+
 @pytest.mark.usefixtures("site")
 def test_restore_refuses_a_backup_whose_audit_triggers_were_dropped(
     cli: Cli, db_path: Path, tmp_path: Path
@@ -152,12 +163,7 @@ def test_restore_refuses_a_backup_whose_audit_triggers_were_dropped(
     """Restored, nothing would refuse edits to the audit trail any more."""
     enroll(cli, "B-1")
     before = dump(db_path)
-    backup = tmp_path / "backup.db"
-    ok(cli("db", "backup", str(backup)))
-    connection = sqlite3.connect(backup)
-    connection.execute("DROP TRIGGER audit_no_update")
-    connection.commit()
-    connection.close()
+    backup = edited_backup(cli, tmp_path, "DROP TRIGGER audit_no_update")
 
     result = cli("db", "restore", str(backup))
 
@@ -221,12 +227,7 @@ def test_restore_refuses_a_backup_of_a_newer_planner(
     newer planner"), and the operator would have to find the kept copy."""
     enroll(cli, "B-1")
     before = dump(db_path)
-    backup = tmp_path / "backup.db"
-    ok(cli("db", "backup", str(backup)))
-    connection = sqlite3.connect(backup)
-    connection.execute("UPDATE alembic_version SET version_num = '9999'")
-    connection.commit()
-    connection.close()
+    backup = edited_backup(cli, tmp_path, "UPDATE alembic_version SET version_num = '9999'")
     result = cli("db", "restore", str(backup))
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr.startswith(

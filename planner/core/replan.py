@@ -174,7 +174,7 @@ def continuing_after(
     after it that the withdrawal did not cancel, and, when one of them is
     survival follow-up, every series ``protocol`` marks as survival follow-up
     (one new in it included). Nothing goes on after a death, nor after a
-    withdrawal that cancelled all follow-up (``--survival cancel``)."""
+    withdrawal that cancelled all follow-up (``--cancel-survival``)."""
     if status != "withdrawn" or ended_on is None:
         return frozenset()
     going = {
